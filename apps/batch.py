@@ -1,0 +1,66 @@
+"""Batch runner shared by the file-processing commands (transcribe, and later the heads).
+
+One bad file never stops the batch: each failure is recorded with its reason, the batch goes
+on, outputs are written atomically by the writers, finished inputs are skipped on a rerun
+unless ``overwrite``, and the caller exits non-zero when anything failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (input, reason)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        lines = [f"{len(self.done)} done, {len(self.skipped)} skipped (already done), {len(self.failed)} failed"]
+        for path, why in self.failed:
+            lines.append(f"  FAILED {path}: {why}")
+        return "\n".join(lines)
+
+
+def expand_inputs(
+    inputs: Sequence[str | os.PathLike], accept: Callable[[Path], bool]
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand directories (sorted, non-recursive, files ``accept`` keeps); keep explicit files
+    as given. Missing paths and empty directories come back as failures."""
+    files: list[Path] = []
+    bad: list[tuple[str, str]] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and accept(f))
+            if not found:
+                bad.append((str(p), "directory has no input files of a supported type"))
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            bad.append((str(p), "no such file or directory"))
+    return files, bad
+
+
+def output_stems(files: Iterable[Path]) -> dict[Path, str]:
+    """A distinct output stem per input: the file stem, suffixed with -2, -3... on clashes."""
+    seen: dict[str, int] = {}
+    out = {}
+    for f in files:
+        stem = f.name.split(".")[0] or f.stem
+        n = seen.get(stem, 0) + 1
+        seen[stem] = n
+        out[f] = stem if n == 1 else f"{stem}-{n}"
+    return out

@@ -1,0 +1,165 @@
+"""The front end in one call: audio -> speaker-labelled ``Transcript``.
+
+``transcribe(source, opts, hook)`` decodes the audio in windows (``window_s``, default 120 s),
+so memory is bounded whatever the length: each window is VAD-ed, its speech is recognised
+(Whisper sees only speech, features for at most about two windows exist at once), and each
+speech window is embedded for diarization (a 256-float vector per 0.4 s is all that is
+kept). Window edges are moved to the start of the last speech region when speech runs into
+the edge, so words are not cut. Clustering runs once at the end, then words are assigned to
+speakers and grouped into segments; for calls, speakers get roles.
+
+With the ``pyannote`` diarizer the whole signal is held in memory (pyannote needs it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from asr.assign import words_to_segments
+from asr.audio import SAMPLE_RATE, probe, stream_audio
+from asr.diarize import DiarizeOptions, EmbeddingDiarizer, diarize
+from asr.recognize import AsrOptions, make_backend
+from asr.roles import RoleOptions, label_roles
+from asr.transcript import Transcript, Word
+from asr.vad import VadOptions, detect_speech
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[str, float, float], None]
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Front-end settings.
+
+    Attributes:
+        asr / vad / diarize: stage options.
+        roles: label speakers ``regulateur``/``appelant`` (calls).
+        rename_speakers: with ``roles``, rename speakers to their role instead of keeping
+            ``SPEAKER_00`` labels plus a ``roles`` map.
+        window_s: audio processed per window (bounded memory), seconds.
+        max_gap: a pause longer than this starts a new segment, seconds.
+    """
+
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    vad: VadOptions = field(default_factory=VadOptions)
+    diarize: DiarizeOptions = field(default_factory=DiarizeOptions)
+    roles: bool = False
+    role_options: RoleOptions = field(default_factory=RoleOptions)
+    rename_speakers: bool = False
+    window_s: float = 120.0
+    max_gap: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 10.0 <= self.window_s <= 1800.0:
+            raise ValueError(f"PipelineOptions.window_s must be in [10, 1800] seconds, got {self.window_s}")
+        if self.max_gap <= 0:
+            raise ValueError(f"PipelineOptions.max_gap must be > 0, got {self.max_gap}")
+
+
+def _blocks_from_array(x: np.ndarray, n: int) -> Iterator[np.ndarray]:
+    for i in range(0, len(x), n):
+        yield x[i : i + n]
+
+
+def _lookahead(it: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
+    prev = next(it, None)
+    while prev is not None:
+        nxt = next(it, None)
+        yield prev, nxt is None
+        prev = nxt
+
+
+def transcribe(
+    source: str | os.PathLike | np.ndarray,
+    opts: PipelineOptions | None = None,
+    hook: Hook | None = None,
+) -> Transcript:
+    """Transcribe and diarize ``source`` (a file path, or a mono float32 16 kHz array).
+
+    Args:
+        source: audio file (any format :mod:`asr.audio` decodes) or array.
+        opts: pipeline options (French forced, bundled Whisper base, offline diarizer).
+        hook: optional progress callback ``hook(step, completed, total)``; steps are
+            ``"transcribe"`` (seconds of audio done / total seconds) and ``"diarize"``.
+
+    Returns:
+        A ``Transcript``; pure silence gives one with no segments.
+
+    Raises:
+        ValueError: unreadable, empty or undecodable input (message names the file).
+    """
+    opts = opts or PipelineOptions()
+    t0 = time.perf_counter()
+    win = int(opts.window_s * SAMPLE_RATE)
+    if isinstance(source, np.ndarray):
+        if source.ndim != 1:
+            raise ValueError(f"audio array must be mono 1-D, got shape {source.shape}")
+        if source.size == 0:
+            raise ValueError("audio array is empty")
+        name, total = None, source.size / SAMPLE_RATE
+        blocks = _blocks_from_array(source.astype(np.float32, copy=False), win)
+    else:
+        info = probe(source)
+        name, total = Path(source).name, info.duration or 0.0
+        blocks = stream_audio(source, SAMPLE_RATE, block_seconds=opts.window_s)
+
+    backend = make_backend(opts.asr)
+    use_pyannote = opts.diarize.backend == "pyannote"
+    diarizer = EmbeddingDiarizer(opts.diarize) if opts.diarize.backend == "embedding" else None
+    kept: list[np.ndarray] = []  # whole signal, pyannote only
+    words: list[Word] = []
+    regions_all: list[tuple[float, float]] = []
+    language = opts.asr.language
+    carry = np.zeros(0, np.float32)
+    offset = 0.0  # absolute time of carry[0]
+    done = 0.0
+    for block, last in _lookahead(iter(blocks)):
+        if use_pyannote:
+            kept.append(block)
+        buf = np.concatenate([carry, block]) if carry.size else block
+        regions = detect_speech(buf, opts.vad)
+        cut = len(buf)
+        if not last and regions:
+            buf_dur = len(buf) / SAMPLE_RATE
+            s_last, e_last = regions[-1]
+            if buf_dur - e_last < 0.3 and s_last > 0.5 and len(buf) - int(s_last * SAMPLE_RATE) < win:
+                # speech runs into the edge: keep its region for the next window
+                cut = int(s_last * SAMPLE_RATE)
+                regions = regions[:-1]
+        if regions:
+            w, lang = backend.recognize(buf, regions, offset=offset)
+            words.extend(w)
+            language = language or lang
+            if diarizer is not None:
+                diarizer.add(buf, regions, offset=offset)
+            regions_all.extend((s + offset, e + offset) for s, e in regions)
+        carry = buf[cut:].copy() if cut < len(buf) else np.zeros(0, np.float32)
+        offset += cut / SAMPLE_RATE
+        done += block.size / SAMPLE_RATE
+        if hook:
+            hook("transcribe", min(done, max(total, done)), max(total, done))
+    duration = done
+    if hook:
+        hook("diarize", 0, 1)
+    if opts.diarize.backend == "embedding":
+        turns = diarizer.finish()
+    elif use_pyannote:
+        turns = diarize(np.concatenate(kept), regions_all, opts.diarize) if kept else []
+    else:
+        turns = [(s, e, "SPEAKER_00") for s, e in regions_all]
+    if hook:
+        hook("diarize", 1, 1)
+    segs = words_to_segments(words, turns, max_gap=opts.max_gap)
+    t = Transcript(segs, language=language, duration=duration, source=name)
+    if opts.roles and t.speakers:
+        t = label_roles(t, opts.role_options, rename=opts.rename_speakers)
+    log.info("transcribed %s: %.1f s audio in %.1f s", name or "array", duration, time.perf_counter() - t0)
+    return t
