@@ -20,6 +20,7 @@ Formats:
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -234,6 +235,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -473,8 +477,8 @@ def read_vtt(path: str | os.PathLike) -> Transcript:
         spk = None
         m = _VOICE.match(text)
         if m:
-            spk, text = m.group(1).strip(), m.group(2)
-        text = re.sub(r"</?[^>]+>", "", text)
+            spk, text = html.unescape(m.group(1).strip()), m.group(2)
+        text = html.unescape(re.sub(r"</?[^>]+>", "", text))
         segs.append(Segment(s, e, spk, " ".join(text.split())))
     return Transcript(tuple(segs), source=path.name)
 
@@ -530,7 +534,7 @@ def read_txt(path: str | os.PathLike) -> Transcript:
             continue
         m = _TXT_LINE.match(line)
         if m:
-            spk, text = m.group(1).strip(), m.group(2).strip()
+            spk, text = html.unescape(m.group(1).strip()), m.group(2).strip()
         else:
             text = line.strip()
         segs.append(Segment(0.0, 0.0, spk, text))

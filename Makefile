@@ -1,0 +1,44 @@
+# Two entry points (see README): `make run` and `make test`. Everything else is a helper.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip --disable-pip-version-check
+STAMP   := $(VENV)/.installed
+OUT     ?= out/example
+EXAMPLE ?= examples/appel_exemple.ogg
+
+.PHONY: run test setup system lint bench clean
+
+## make run: install everything, then transcribe the bundled example call (offline)
+run: setup
+	$(VENV)/bin/llm4all transcribe $(EXAMPLE) --out $(OUT) --overwrite
+	@echo "--- $(OUT)/$$(basename $(EXAMPLE) .ogg).txt"
+	@cat $(OUT)/$$(basename $(EXAMPLE) .ogg).txt
+
+## make test: install everything (test extras included), then run the test suite
+test: setup
+	$(PY) -m ruff check asr apps tests benchmarks
+	$(PY) -m pytest -q
+
+system:
+	bash scripts/install-system.sh
+
+# torch is pinned and installed first so no dependency can pull a CUDA build.
+$(STAMP): pyproject.toml requirements-pyannote.txt scripts/install-system.sh
+	bash scripts/install-system.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q "setuptools<81" wheel
+	$(PIP) install -q --no-build-isolation -e ".[test]"
+	$(PIP) install -q -r requirements-pyannote.txt
+	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	$(PY) -c "from asr.models import bundled_whisper_dir; bundled_whisper_dir()"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: setup
+	$(PY) -m ruff check asr apps tests benchmarks
+	$(PY) -m ruff format --check asr apps tests benchmarks
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
