@@ -253,7 +253,7 @@ def _join_words(words: Iterable[str]) -> str:
             continue
         if not out:
             out = w
-        elif w[0] in ",.;:!?)…" or out.endswith(("'", "’", "(", "-")):
+        elif w[0] in ",.;:!?)…" or out.endswith(("'", "’", "(")):
             # French typography would put a space before ;:!? but transcripts don't.
             out += w
         else:
@@ -433,7 +433,10 @@ def read_srt(path: str | os.PathLike, speakers_from: Transcript | None = None) -
         m = _SPK_PREFIX.match(text)
         if m:
             spk, text = m.group(1), text[m.end() :]
-        segs.append(Segment(s, e, spk, " ".join(text.split())))
+        text = " ".join(text.split())
+        if text in ("<NA>", "NA"):  # simsamu marks empty turns this way
+            text = ""
+        segs.append(Segment(s, e, spk, text))
     if not segs and path.stat().st_size > 0 and "-->" not in path.read_text(encoding="utf-8", errors="replace"):
         raise ValueError(f"{path}: no SRT cues found")
     t = Transcript(tuple(sorted(segs, key=lambda x: x.start)), source=path.name)

@@ -1,0 +1,300 @@
+"""Speaker diarization with a pyannote.audio pipeline (optional backend).
+
+``pyannote.audio`` is an optional dependency (``pip install 'llm4all[pyannote]'``, or
+``pip install -r requirements-pyannote.txt``); it is imported lazily, only when
+:func:`diarize_pyannote` runs, so the rest of the suite works without it.
+
+The pipeline is either
+
+* a local directory holding ``config.yaml`` plus the weights it points to (the layout of
+  ``pyannote/speaker-diarization-community-1``: ``$model/segmentation``, ``$model/embedding``,
+  ``$model/plda`` subfolders are resolved inside that directory), or
+* a hub id such as ``pyannote/speaker-diarization-community-1`` with a ``token``: only tried
+  when the caller passes one explicitly, and only works online.
+
+Audio goes in as a mono float32 16 kHz numpy array and is handed to pyannote as an in-memory
+``{"waveform", "sample_rate"}`` dict, so pyannote never decodes a file (no torchcodec/FFmpeg
+needed). The result comes back as plain ``(start, end, speaker)`` tuples: no pyannote object
+leaves this module.
+
+Two environment fixes are applied before pyannote.audio is imported:
+
+* pyannote.audio 4 sends usage telemetry to pyannote.ai by default; it is switched off
+  (``PYANNOTE_METRICS_ENABLED=false``) unless the variable is already set.
+* the ``torchaudio`` wheels on PyPI are CUDA builds whose native extension cannot load next to
+  a CPU-only torch (``libc10_cuda.so: cannot open shared object file``). pyannote.audio only
+  uses torchaudio's pure-Python parts (resampling, Kaldi fbank, MFCC), so when the extension
+  fails to load, torchaudio is imported without it (see :func:`prepare_pyannote_import`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import re
+import sys
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asr.audio import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+Turn = tuple[float, float, str]  # (start, end, speaker)
+Hook = Callable[[str, int, int], None]
+
+INSTALL_HINT = "pip install 'llm4all[pyannote]' (or: pip install -r requirements-pyannote.txt)"
+_DEVICE_RE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _check_count(name: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"PyannoteOptions.{name} must be None or an integer >= 1, got {value!r}")
+
+
+@dataclass(frozen=True)
+class PyannoteOptions:
+    """pyannote.audio diarization settings.
+
+    Attributes:
+        pipeline: local pipeline directory (``config.yaml`` + weights), or a hub id (online only,
+            usually with ``token``).
+        token: hub access token for a gated hub pipeline; unused for a local directory.
+        num_speakers: exact number of speakers, when known (then min/max are ignored by pyannote).
+        min_speakers / max_speakers: bounds on the automatic speaker count.
+        device: torch device to run on: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+    """
+
+    pipeline: str
+    token: str | None = None
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.pipeline, Path):
+            object.__setattr__(self, "pipeline", str(self.pipeline))
+        if not isinstance(self.pipeline, str) or not self.pipeline.strip():
+            raise ValueError(
+                f"PyannoteOptions.pipeline must be a local directory or a hub id, got {self.pipeline!r}"
+            )
+        if self.token is not None and (not isinstance(self.token, str) or not self.token):
+            raise ValueError("PyannoteOptions.token must be None or a non-empty string")
+        for name in ("num_speakers", "min_speakers", "max_speakers"):
+            _check_count(name, getattr(self, name))
+        if (
+            self.min_speakers is not None
+            and self.max_speakers is not None
+            and self.max_speakers < self.min_speakers
+        ):
+            raise ValueError(
+                f"PyannoteOptions.max_speakers ({self.max_speakers}) must be >= "
+                f"min_speakers ({self.min_speakers})"
+            )
+        if not isinstance(self.device, str) or not _DEVICE_RE.match(self.device):
+            raise ValueError(
+                f"PyannoteOptions.device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}"
+            )
+
+
+def _torchaudio_without_extension() -> None:
+    """Import torchaudio; if its native extension cannot load, import it without the extension.
+
+    torchaudio (2.9+) loads ``torchaudio/lib/_torchaudio*.so`` at import and re-raises any
+    ``OSError``. The failed import leaves ``torchaudio._extension.utils`` in ``sys.modules``;
+    wrapping its ``_load_lib`` so that a library that cannot load counts as absent (what
+    torchaudio itself does for a build without the extension) lets the second import succeed,
+    with ``torchaudio._extension._IS_TORCHAUDIO_EXT_AVAILABLE = False``.
+    """
+    try:
+        import torchaudio  # noqa: F401
+    except ImportError:
+        return  # not installed: pyannote.audio's own import reports it
+    except OSError as first:
+        utils = sys.modules.get("torchaudio._extension.utils")
+        if utils is None or not hasattr(utils, "_load_lib"):
+            raise
+        original = utils._load_lib
+
+        def _load_lib(lib: str) -> bool:
+            try:
+                return original(lib)
+            except OSError as e:
+                log.debug("torchaudio native library %s not loaded: %s", lib, e)
+                return False
+
+        utils._load_lib = _load_lib
+        import torchaudio  # noqa: F401,F811
+
+        log.info("torchaudio imported without its native extension (%s)", first)
+
+
+def prepare_pyannote_import() -> None:
+    """Set up the process so that ``import pyannote.audio`` works (idempotent, cheap once done).
+
+    Switches pyannote's telemetry off unless ``PYANNOTE_METRICS_ENABLED`` is already set, and
+    imports torchaudio without its native extension when that extension cannot load (CUDA build
+    of torchaudio next to a CPU-only torch). A no-op when torchaudio is not installed.
+    """
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    _torchaudio_without_extension()
+
+
+def _import_pipeline_class() -> Any:
+    prepare_pyannote_import()
+    try:
+        with warnings.catch_warnings():
+            # pyannote warns at import when torchcodec (file decoding) cannot load; this module
+            # passes in-memory waveforms, so decoding is never needed.
+            warnings.filterwarnings("ignore", message=r"(?s).*torchcodec is not installed correctly")
+            from pyannote.audio import Pipeline
+    except (ImportError, OSError) as e:
+        raise RuntimeError(f"the pyannote diarizer needs pyannote.audio: {INSTALL_HINT} ({e})") from e
+    return Pipeline
+
+
+def _resolve_source(pipeline: str) -> tuple[str, bool]:
+    """``(source, is_local)``: a checked local directory, or a hub id. ValueError otherwise."""
+    path = Path(pipeline).expanduser()
+    if path.is_dir():
+        if not (path / "config.yaml").is_file():
+            raise ValueError(f"PyannoteOptions.pipeline: {str(path)!r} has no config.yaml")
+        return str(path.resolve()), True
+    if path.exists():
+        raise ValueError(f"PyannoteOptions.pipeline: {str(path)!r} is not a directory")
+    if not _HUB_ID_RE.match(pipeline):
+        raise ValueError(
+            f"PyannoteOptions.pipeline: no such directory {pipeline!r} "
+            "(expected a local pipeline directory with config.yaml, or a hub id 'owner/name')"
+        )
+    return pipeline, False
+
+
+_cache: dict[tuple[str, str | None, str], Any] = {}
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 2
+
+
+def _load_pipeline(source: str, is_local: bool, token: str | None, device: str) -> Any:
+    key = (source, None if is_local else token, device)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+        Pipeline = _import_pipeline_class()
+        import torch
+
+        params = inspect.signature(Pipeline.from_pretrained).parameters
+        kwargs: dict[str, Any] = {}
+        if not is_local and token is not None:
+            kwargs["token" if "token" in params else "use_auth_token"] = token
+        try:
+            pipeline = Pipeline.from_pretrained(source, **kwargs)
+        except Exception as e:
+            where = "local directory" if is_local else "hub id (needs network access and, if gated, a token)"
+            raise RuntimeError(f"could not load pyannote pipeline from {where} {source!r}: {e}") from e
+        if pipeline is None:  # pyannote returns None when a hub download fails
+            raise RuntimeError(
+                f"could not load pyannote pipeline {source!r}: not a local directory and the hub "
+                "download failed (offline? gated model without a valid token?)"
+            )
+        pipeline.to(torch.device(device))
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = pipeline
+        log.info("loaded pyannote pipeline %s on %s", source, device)
+        return pipeline
+
+
+def _progress_adapter(hook: Hook) -> Callable[..., None]:
+    """pyannote's ``hook(step, artefact, file=, total=, completed=)`` -> ``hook(step, done, total)``.
+
+    A step's final call (no counters) is reported as complete, with the step's last known total
+    (1 when the step had no counters).
+    """
+    totals: dict[str, int] = {}
+
+    def _hook(step: str, artefact: Any = None, *, total: Any = None, completed: Any = None, **_: Any) -> None:
+        if total is not None:
+            n = max(int(total), 0)
+            totals[step] = n
+            done = min(max(int(completed or 0), 0), n)
+        else:
+            n = totals.get(step, 1)
+            done = n
+        hook(str(step), done, n)
+
+    return _hook
+
+
+def _annotation_to_turns(annotation: Any, duration: float) -> list[Turn]:
+    """pyannote ``Annotation`` -> sorted ``(start, end, label)`` tuples clipped to the audio."""
+    turns: list[Turn] = []
+    for segment, _track, label in annotation.itertracks(yield_label=True):
+        start = round(max(0.0, float(segment.start)), 3)
+        end = round(min(duration, float(segment.end)), 3)
+        if end > start:
+            turns.append((start, end, str(label)))
+    turns.sort()
+    return turns
+
+
+def diarize_pyannote(audio: np.ndarray, opts: PyannoteOptions, hook: Hook | None = None) -> list[Turn]:
+    """Who spoke when, with a pyannote.audio speaker-diarization pipeline.
+
+    Args:
+        audio: mono float32 samples at 16 kHz (1-D).
+        opts: pipeline location and speaker-count constraints.
+        hook: optional ``hook(step, completed, total)`` progress callback, called with
+            pyannote's steps (``segmentation``, ``speaker_counting``, ``embeddings``,
+            ``discrete_diarization``).
+
+    Returns:
+        ``(start, end, speaker)`` turns in seconds, sorted by start, within the audio duration;
+        speakers are labelled ``SPEAKER_00``, ``SPEAKER_01``... Overlapping speech gives
+        overlapping turns. Empty audio gives ``[]``.
+
+    Raises:
+        ValueError: bad audio, or ``opts.pipeline`` is neither a pipeline directory nor a hub id.
+        RuntimeError: pyannote.audio is not installed, or the pipeline cannot be loaded.
+    """
+    if not isinstance(opts, PyannoteOptions):
+        raise TypeError(f"opts must be PyannoteOptions, got {type(opts).__name__}")
+    samples = np.asarray(audio)
+    if samples.ndim != 1:
+        raise ValueError(f"audio must be 1-D mono samples, got shape {samples.shape}")
+    samples = samples.astype(np.float32, copy=False)
+    if samples.size and not np.all(np.isfinite(samples)):
+        raise ValueError("audio contains NaN or infinite samples")
+    source, is_local = _resolve_source(opts.pipeline)  # before any heavy import: clear errors
+    if samples.size == 0:
+        return []
+    pipeline = _load_pipeline(source, is_local, opts.token, opts.device)
+
+    import torch
+
+    waveform = torch.from_numpy(np.ascontiguousarray(samples)).unsqueeze(0)
+    file = {"waveform": waveform, "sample_rate": SAMPLE_RATE, "uri": "audio"}
+    kwargs: dict[str, Any] = {
+        "num_speakers": opts.num_speakers,
+        "min_speakers": opts.min_speakers,
+        "max_speakers": opts.max_speakers,
+    }
+    if hook is not None:
+        kwargs["hook"] = _progress_adapter(hook)
+    output = pipeline(file, **kwargs)
+    # pyannote.audio 4 returns a DiarizeOutput; 3.x (and legacy mode) an Annotation.
+    annotation = getattr(output, "speaker_diarization", output)
+    if not hasattr(annotation, "itertracks"):
+        raise RuntimeError(f"unexpected pyannote pipeline output: {type(output).__name__}")
+    return _annotation_to_turns(annotation, samples.size / SAMPLE_RATE)
