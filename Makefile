@@ -22,12 +22,18 @@ test: setup
 system:
 	bash scripts/install-system.sh
 
-# torch is pinned and installed first so no dependency can pull a CUDA build.
+# torch is pinned and installed first so no dependency can pull a CUDA build. Where the CPU
+# wheel is not on the default index, point TORCH_INDEX at one, e.g.
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+TORCH_OPTS  := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
+# Builds run without isolation: webrtcvad (resemblyzer) needs setuptools<81 (pkg_resources),
+# meeteval needs Cython and numpy at build time.
 $(STAMP): pyproject.toml requirements-pyannote.txt scripts/install-system.sh
 	bash scripts/install-system.sh
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q "setuptools<81" wheel
+	$(PIP) install -q $(TORCH_OPTS) "torch==2.13.0"
+	$(PIP) install -q "setuptools<81" wheel Cython numpy
 	$(PIP) install -q --no-build-isolation -e ".[test]"
 	$(PIP) install -q -r requirements-pyannote.txt
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"

@@ -27,9 +27,11 @@ class BatchResult:
         return not self.failed
 
     def summary(self) -> str:
-        lines = [f"{len(self.done)} done, {len(self.skipped)} skipped (already done), {len(self.failed)} failed"]
+        lines = [
+            f"{len(self.done)} traité(s), {len(self.skipped)} ignoré(s) (déjà faits), {len(self.failed)} en échec"
+        ]
         for path, why in self.failed:
-            lines.append(f"  FAILED {path}: {why}")
+            lines.append(f"  ÉCHEC {path} : {why}")
         return "\n".join(lines)
 
 
@@ -45,12 +47,12 @@ def expand_inputs(
         if p.is_dir():
             found = sorted(f for f in p.iterdir() if f.is_file() and accept(f))
             if not found:
-                bad.append((str(p), "directory has no input files of a supported type"))
+                bad.append((str(p), "dossier sans fichier d'un type pris en charge"))
             files.extend(found)
         elif p.exists():
             files.append(p)
         else:
-            bad.append((str(p), "no such file or directory"))
+            bad.append((str(p), "fichier ou dossier introuvable"))
     return files, bad
 
 

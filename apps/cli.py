@@ -14,7 +14,9 @@ import warnings
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.WARNING), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.WARNING), format="%(levelname)s %(name)s: %(message)s"
+    )
     # third-party chatter that says nothing to a user
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -23,18 +25,18 @@ def _setup_logging(level: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from apps import transcribe
 
-    p = argparse.ArgumentParser(prog="llm4all", description="French speech+text dialogue suite")
-    p.add_argument("--log-level", default="warning", help="debug, info, warning (default), error")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p = argparse.ArgumentParser(prog="llm4all", description="Suite de dialogue parole + texte en français")
+    p.add_argument("--log-level", default="warning", help="debug, info, warning (défaut), error")
+    p.add_argument("-q", "--quiet", action="store_true", help="sans barres de progression")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("transcribe", help="audio -> speaker-labelled French transcripts")
+    t = sub.add_parser("transcribe", help="audio -> transcriptions en français avec locuteurs")
     transcribe.add_arguments(t)
     t.set_defaults(func=transcribe.run)
 
     e = sub.add_parser(
         "evaluate-asr",
-        help="WER/CER, DER/JER and cpWER of transcripts against references",
+        help="WER/CER, DER/JER et cpWER de transcriptions par rapport à des références",
         add_help=False,
     )
     e.set_defaults(func=None, passthrough="apps.evaluate_asr")

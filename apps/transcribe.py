@@ -1,4 +1,6 @@
-"""``llm4all transcribe FILES... --out DIR``: batch audio -> speaker-labelled transcripts."""
+"""``llm4all transcribe FILES... --out DIR``: batch audio -> speaker-labelled transcripts.
+
+User-facing text (help, summary) is French, as in the rest of the CLI."""
 
 from __future__ import annotations
 
@@ -18,37 +20,69 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", help="audio files or directories of audio files")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("inputs", nargs="+", help="fichiers audio ou dossiers de fichiers audio")
+    p.add_argument("--out", required=True, help="dossier de sortie")
     p.add_argument(
         "--formats",
         default="json,rttm,srt,vtt,txt",
-        help=f"comma-separated output formats among {','.join(FORMATS)} (default: all)",
+        help=f"formats de sortie séparés par des virgules parmi {','.join(FORMATS)} (défaut : tous)",
     )
-    p.add_argument("--overwrite", action="store_true", help="redo files whose outputs already exist")
-    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
-    g = p.add_argument_group("recognition")
-    g.add_argument("--backend", choices=BACKENDS, default="faster-whisper")
-    g.add_argument("--model", default=None, help="Whisper model dir or hub id (default: bundled Whisper base)")
-    g.add_argument("--language", default="fr", help="language code, or 'auto' to detect (default: fr)")
-    g.add_argument("--beam-size", type=int, default=5)
-    g.add_argument("--compute-type", default="int8", help="CTranslate2 compute type (default: int8)")
-    g.add_argument("--threads", type=int, default=0, help="CPU threads for CTranslate2 (0 = default)")
-    g.add_argument("--device", default="cpu")
-    g = p.add_argument_group("speakers")
-    g.add_argument("--diarizer", choices=DIARIZERS, default="embedding")
-    g.add_argument("--num-speakers", type=int, default=None)
-    g.add_argument("--min-speakers", type=int, default=1)
-    g.add_argument("--max-speakers", type=int, default=8)
-    g.add_argument("--pyannote-pipeline", default=None, help="pyannote pipeline dir or hub id (--diarizer pyannote)")
-    g.add_argument("--pyannote-token", default=None, help="hub token for a gated pyannote pipeline")
+    p.add_argument(
+        "--overwrite", action="store_true", help="refaire les fichiers dont les sorties existent déjà"
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="sans barres de progression"
+    )
+    g = p.add_argument_group("reconnaissance")
+    g.add_argument("--backend", choices=BACKENDS, default="faster-whisper", help="moteur de reconnaissance")
+    g.add_argument(
+        "--model",
+        default=None,
+        help="dossier ou identifiant hub du modèle Whisper (défaut : Whisper base fourni)",
+    )
+    g.add_argument(
+        "--language", default="fr", help="code de langue, ou 'auto' pour la détecter (défaut : fr)"
+    )
+    g.add_argument("--beam-size", type=int, default=5, help="largeur du faisceau (1 = glouton ; défaut 5)")
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="0 (défaut) : décodage séquentiel avec repli en température ; N>=2 : décodage par lots "
+        "de N extraits de 30 s au plus, plus rapide sur les longs fichiers, moins robuste sur l'audio très dégradé",
+    )
+    g.add_argument("--compute-type", default="int8", help="type de calcul CTranslate2 (défaut : int8)")
+    g.add_argument("--threads", type=int, default=0, help="threads CPU pour CTranslate2 (0 = automatique)")
+    g.add_argument("--device", default="cpu", help="cpu ou cuda")
+    g = p.add_argument_group("locuteurs")
+    g.add_argument(
+        "--diarizer",
+        choices=DIARIZERS,
+        default="embedding",
+        help="embedding (hors ligne), pyannote, ou none (un seul locuteur)",
+    )
+    g.add_argument("--num-speakers", type=int, default=None, help="nombre exact de locuteurs, s'il est connu")
+    g.add_argument(
+        "--min-speakers", type=int, default=None, help="défaut : 2 pour --kind call, 1 pour meeting"
+    )
+    g.add_argument("--max-speakers", type=int, default=8, help="nombre maximal de locuteurs (défaut 8)")
+    g.add_argument(
+        "--pyannote-pipeline",
+        default=None,
+        help="dossier ou identifiant hub du pipeline pyannote (--diarizer pyannote)",
+    )
+    g.add_argument(
+        "--pyannote-token", default=None, help="jeton hub pour un pipeline pyannote à accès restreint"
+    )
     g.add_argument(
         "--kind",
         choices=("call", "meeting"),
         default="call",
-        help="call: label speakers regulateur/appelant; meeting: keep SPEAKER_nn labels",
+        help="call : locuteurs étiquetés regulateur/appelant ; meeting : étiquettes SPEAKER_nn",
     )
-    g.add_argument("--rename-speakers", action="store_true", help="with --kind call, name speakers by role")
+    g.add_argument(
+        "--rename-speakers", action="store_true", help="avec --kind call, nommer les locuteurs par leur rôle"
+    )
 
 
 def options_from_args(a: argparse.Namespace):
@@ -63,11 +97,15 @@ def options_from_args(a: argparse.Namespace):
             compute_type=a.compute_type,
             device=a.device,
             cpu_threads=a.threads,
+            batch_size=a.batch_size,
         ),
         diarize=DiarizeOptions(
             backend=a.diarizer,
             num_speakers=a.num_speakers,
-            min_speakers=a.min_speakers,
+            # a call has two parties unless the user says otherwise
+            min_speakers=a.min_speakers
+            if a.min_speakers is not None
+            else min(2 if a.kind == "call" else 1, a.max_speakers),
             max_speakers=a.max_speakers,
             pyannote_pipeline=a.pyannote_pipeline,
             pyannote_token=a.pyannote_token,
@@ -81,7 +119,7 @@ def parse_formats(s: str) -> list[str]:
     fmts = [f.strip().lower() for f in s.split(",") if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]
     if bad or not fmts:
-        raise ValueError(f"--formats: unknown format(s) {bad or s!r}; choose from {','.join(FORMATS)}")
+        raise ValueError(f"--formats : format(s) inconnu(s) {bad or s!r} ; choisir parmi {','.join(FORMATS)}")
     return list(dict.fromkeys(fmts))
 
 
@@ -92,11 +130,11 @@ def run(a: argparse.Namespace) -> int:
         fmts = parse_formats(a.formats)
         opts = options_from_args(a)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"erreur : {e}", file=sys.stderr)
         return 2
     out = Path(a.out)
     if out.exists() and not out.is_dir():
-        print(f"error: --out {out} exists and is not a directory", file=sys.stderr)
+        print(f"erreur : --out {out} existe et n'est pas un dossier", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
     files, bad = expand_inputs(a.inputs, is_audio_path)
@@ -105,7 +143,7 @@ def run(a: argparse.Namespace) -> int:
     quiet = getattr(a, "quiet", False)
     from asr.pipeline import transcribe
 
-    bar = tqdm(files, desc="files", unit="file", disable=quiet, file=sys.stderr)
+    bar = tqdm(files, desc="fichiers", unit="fichier", disable=quiet, file=sys.stderr)
     for f in bar:
         targets = [out / f"{stems[f]}.{fmt}" for fmt in fmts]
         if not a.overwrite and all(t.exists() for t in targets):
@@ -120,20 +158,27 @@ def run(a: argparse.Namespace) -> int:
                 _bar.n = round(completed, 1)
                 _bar.refresh()
             elif step == "diarize" and completed == 0:
-                _bar.set_postfix_str("diarizing")
+                _bar.set_postfix_str("diarisation")
 
         t0 = time.perf_counter()
         try:
             tr = transcribe(f, opts, hook=hook)
             for fmt, target in zip(fmts, targets):
                 write_transcript(tr, target, fmt)
-        except (ValueError, RuntimeError, OSError) as e:
-            res.failed.append((str(f), str(e)))
+        except Exception as e:  # one bad file never stops the batch (KeyboardInterrupt still does)
+            why = str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
+            res.failed.append((str(f), why))
             log.debug("failed on %s", f, exc_info=True)
             continue
         finally:
             inner.close()
         res.done.append(str(f))
-        log.info("%s: %d segments, %d speakers, %.1f s", f.name, len(tr.segments), len(tr.speakers), time.perf_counter() - t0)
+        log.info(
+            "%s: %d segments, %d speakers, %.1f s",
+            f.name,
+            len(tr.segments),
+            len(tr.speakers),
+            time.perf_counter() - t0,
+        )
     print(res.summary(), file=sys.stderr)
     return 0 if res.ok else 1

@@ -59,6 +59,8 @@ def _nearest(turns: Sequence[Turn], starts: list[float], w: Word) -> str:
     return min(cands)[2]
 
 
-def words_to_segments(words: Sequence[Word], turns: Sequence[Turn], max_gap: float = 2.0) -> tuple[Segment, ...]:
+def words_to_segments(
+    words: Sequence[Word], turns: Sequence[Turn], max_gap: float = 2.0
+) -> tuple[Segment, ...]:
     """Assign speakers to ``words`` and group them into single-speaker segments."""
     return segments_from_words(assign_words(words, turns), max_gap=max_gap)

@@ -65,7 +65,9 @@ def probe(path: str | os.PathLike) -> AudioInfo:
 
     try:
         info = sf.info(str(path))
-        return AudioInfo(str(path), int(info.samplerate), int(info.channels), float(info.duration), "soundfile")
+        return AudioInfo(
+            str(path), int(info.samplerate), int(info.channels), float(info.duration), "soundfile"
+        )
     except Exception as sf_err:  # libsndfile can't: try FFmpeg through PyAV
         try:
             import av
@@ -99,19 +101,23 @@ def stream_audio(
     if block_seconds <= 0:
         raise ValueError(f"block_seconds must be > 0, got {block_seconds}")
     info = probe(path)
-    gen = _stream_sf(info, sample_rate, block_seconds) if info.decoder == "soundfile" else _stream_av(info, sample_rate, block_seconds)
+    gen = (
+        _stream_sf(info, sample_rate, block_seconds)
+        if info.decoder == "soundfile"
+        else _stream_av(info, sample_rate, block_seconds)
+    )
     n = 0
     try:
         for block in gen:
             if block.size:
                 n += block.size
                 yield block
-    except ValueError:
-        raise
-    except Exception as e:  # corrupt data mid-stream
+    except Exception as e:  # corrupt data mid-stream (PyAV's InvalidDataError is a ValueError too)
         if n == 0:
             raise ValueError(f"{info.path}: cannot decode audio ({e})") from e
-        log.warning("%s: decoding stopped after %.1f s: %s", info.path, n / sample_rate, e)
+        log.warning(
+            "%s: decoding stopped after %.1f s (truncated or corrupt): %s", info.path, n / sample_rate, e
+        )
     if n == 0:
         raise ValueError(f"{info.path}: contains no audio samples (zero-length audio)")
 

@@ -352,10 +352,10 @@ def _ct2_whisper_state_dict(variables: dict[str, np.ndarray]) -> tuple[dict[str,
     return sd, info
 
 
-def _whisper_special_ids(tokenizer, ct2_config: dict, vocab_size: int) -> dict[str, Any]:
+def _whisper_special_ids(tokenizer, ct2_config: dict) -> dict[str, Any]:
     def tid(token: str) -> int | None:
         i = tokenizer.convert_tokens_to_ids(token)
-        return None if i is None or i == tokenizer.unk_token_id and token != tokenizer.unk_token else i
+        return None if i is None or (i == tokenizer.unk_token_id and token != tokenizer.unk_token) else i
 
     ids = {
         "eot": tid("<|endoftext|>"),
@@ -382,6 +382,9 @@ def _whisper_special_ids(tokenizer, ct2_config: dict, vocab_size: int) -> dict[s
 
 
 def _build_tokenizer(tokenizer_json: Path, max_length: int):
+    from asr._compat import ensure_torchaudio_importable
+
+    ensure_torchaudio_importable()
     from transformers import WhisperTokenizerFast
 
     spec = json.loads(tokenizer_json.read_text(encoding="utf-8"))
@@ -413,11 +416,16 @@ def ct2_whisper_to_transformers(ct2_dir: str | os.PathLike, out_dir: str | os.Pa
     because transformers 5 loads with ``dtype="auto"`` and float16 is slow on CPU).
 
     The generation config mirrors the hub's ``openai/whisper-*`` ones (``lang_to_id``,
-    ``task_to_id``, ``no_timestamps_token_id``, ``alignment_heads``, ``forced_decoder_ids``,
-    suppress tokens ...), so ``model.generate(feats, language="fr", task="transcribe",
-    return_timestamps=True)`` works. Returns ``out_dir``.
+    ``task_to_id``, ``no_timestamps_token_id``, ``alignment_heads``, suppress tokens ...; the
+    deprecated ``forced_decoder_ids`` is replaced by a default ``task="transcribe"``), so
+    ``model.generate(feats, language="fr", task="transcribe", return_timestamps=True)`` works,
+    and so does ``generate(feats)`` (language detection, then transcription). Returns ``out_dir``.
     """
     import torch
+
+    from asr._compat import ensure_torchaudio_importable
+
+    ensure_torchaudio_importable()
     from transformers import (
         GenerationConfig,
         WhisperConfig,
@@ -439,7 +447,7 @@ def ct2_whisper_to_transformers(ct2_dir: str | os.PathLike, out_dir: str | os.Pa
 
     sd_np, info = _ct2_whisper_state_dict(variables)
     tokenizer = _build_tokenizer(tok_path, info["max_target_positions"])
-    ids = _whisper_special_ids(tokenizer, ct2_config, info["vocab_size"])
+    ids = _whisper_special_ids(tokenizer, ct2_config)
     if len(tokenizer) != info["vocab_size"]:
         log.warning("tokenizer has %d tokens, model vocabulary %d", len(tokenizer), info["vocab_size"])
 
@@ -450,7 +458,12 @@ def ct2_whisper_to_transformers(ct2_dir: str | os.PathLike, out_dir: str | os.Pa
         [layer, head] for layer in range(n_dec // 2, n_dec) for head in range(n_heads)
     ]
     heads = [[int(a), int(b)] for a, b in heads]
-    is_multilingual = info["vocab_size"] >= 51865
+    # Real checkpoints: 51864 tokens = English-only, >= 51865 = multilingual. Other sizes (custom
+    # or test models): multilingual when the tokenizer has language and translate tokens.
+    if info["vocab_size"] >= 51864:
+        is_multilingual = info["vocab_size"] >= 51865
+    else:
+        is_multilingual = bool(ids["lang_to_id"]) and ids["translate"] is not None
 
     config = WhisperConfig(
         vocab_size=info["vocab_size"],
@@ -512,9 +525,10 @@ def ct2_whisper_to_transformers(ct2_dir: str | os.PathLike, out_dir: str | os.Pa
         prev_sot_token_id=ids["prev"],
         max_initial_timestamp_index=50,
         return_timestamps=False,
-        # As in the hub configs: position 1 (language) left to detection, position 2 = transcribe.
-        # Ignored by generate() as soon as language= or task= is passed.
-        forced_decoder_ids=[[1, None], [2, ids["transcribe"]]] if is_multilingual else None,
+        # The hub configs carry forced_decoder_ids=[[1, None], [2, <|transcribe|>]] (language left
+        # to detection, then transcribe); transformers 5 deprecates that (a warning on every call)
+        # in favour of `task`/`language`, which give the same prompt: so default task=transcribe.
+        task="transcribe" if is_multilingual else None,
     )
     model.generation_config = gen
 
@@ -587,7 +601,8 @@ def transformers_whisper_to_openai(
     ``alignment_heads`` for local files; :func:`load_openai_whisper` applies them (they only
     matter for word timestamps). ``dtype`` is the stored precision: ``"float16"`` (like the
     official checkpoints, exact for weights that came from float16 CT2) or ``"float32"``.
-    The output projection must be tied to the token embeddings (openai-whisper always ties).
+    The output projection must be tied to the token embeddings and the FFN width must be
+    4 * d_model (openai-whisper hard-codes both).
     """
     import torch
 
@@ -600,6 +615,10 @@ def transformers_whisper_to_openai(
 
 def _openai_checkpoint(hf_dir: Path, dtype: str) -> dict:
     import torch
+
+    from asr._compat import ensure_torchaudio_importable
+
+    ensure_torchaudio_importable()
     from transformers import WhisperForConditionalGeneration
 
     model = WhisperForConditionalGeneration.from_pretrained(hf_dir, dtype=torch.float32)
@@ -610,6 +629,9 @@ def _openai_checkpoint(hf_dir: Path, dtype: str) -> dict:
     if proj is not None and proj.data_ptr() != emb.data_ptr() and not torch.equal(proj, emb):
         raise ValueError("proj_out is not tied to the token embeddings; openai-whisper cannot express that")
 
+    for ffn in (cfg.encoder_ffn_dim, cfg.decoder_ffn_dim):
+        if ffn != 4 * cfg.d_model:
+            raise ValueError(f"openai-whisper hard-codes ffn_dim = 4 * d_model; this model has {ffn}")
     torch_dtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
     out_sd = {}
     for name, tensor in sd.items():

@@ -3,8 +3,8 @@
 Offline default (``backend="embedding"``): speech regions from the VAD are cut into sliding
 windows (1.6 s, hop 0.4 s); each window gets a Resemblyzer d-vector (the GE2E speaker encoder
 whose weights ship inside the ``resemblyzer`` wheel); the windows are clustered (average-linkage
-agglomerative clustering on cosine distance, threshold for an automatic number of speakers,
-clamped to ``min_speakers``/``max_speakers``, or exactly ``num_speakers``); each window labels
+agglomerative clustering on cosine distance; the number of speakers is the one with the best
+silhouette within ``min_speakers``/``max_speakers``, or exactly ``num_speakers``); each window labels
 the stretch of time around its centre, and runs of one label become speaker turns.
 
 Embedding is incremental (:class:`EmbeddingDiarizer` ``add`` per audio window, then
@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,10 +39,12 @@ class DiarizeOptions:
         backend: ``embedding`` (offline default), ``pyannote`` or ``none`` (one speaker).
         num_speakers: exact number of speakers if known (overrides min/max).
         min_speakers / max_speakers: bounds on the automatic count.
-        threshold: cosine distance under which clusters merge (automatic count).
+        threshold: speakers whose centroid embeddings are closer than this cosine distance
+            are merged (automatic count). Two real or synthetic voices sit at 0.25-0.4.
         window_s / step_s: embedding window length and hop, seconds.
-        min_speaker_s: a cluster with less speech than this is merged into its nearest
-            neighbour (unless that would go below ``min_speakers``).
+        min_speaker_s / min_speaker_share: a cluster with less speech than this many seconds,
+            or than this share of all speech, is merged into its nearest neighbour (unless
+            that would go below ``min_speakers``).
         pyannote_pipeline: local pipeline directory or hub id (``backend="pyannote"``).
         pyannote_token: hub token for a gated hub pipeline (online users only).
     """
@@ -51,12 +53,13 @@ class DiarizeOptions:
     num_speakers: int | None = None
     min_speakers: int = 1
     max_speakers: int = 8
-    threshold: float = 0.25
+    threshold: float = 0.2
     window_s: float = 1.6
     step_s: float = 0.4
     min_speaker_s: float = 1.5
+    min_speaker_share: float = 0.05
     pyannote_pipeline: str | None = None
-    pyannote_token: str | None = None
+    pyannote_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.backend not in DIARIZERS:
@@ -68,6 +71,12 @@ class DiarizeOptions:
         if self.max_speakers < self.min_speakers:
             raise ValueError(
                 f"DiarizeOptions.max_speakers ({self.max_speakers}) must be >= min_speakers ({self.min_speakers})"
+            )
+        if self.min_speaker_s < 0:
+            raise ValueError(f"DiarizeOptions.min_speaker_s must be >= 0, got {self.min_speaker_s}")
+        if not 0.0 <= self.min_speaker_share < 0.5:
+            raise ValueError(
+                f"DiarizeOptions.min_speaker_share must be in [0, 0.5), got {self.min_speaker_share}"
             )
         if not 0.0 < self.threshold < 2.0:
             raise ValueError(f"DiarizeOptions.threshold must be in (0, 2), got {self.threshold}")
@@ -103,7 +112,9 @@ def _load_encoder():
         return _encoder
 
 
-def window_spans(start: float, end: float, win: float, step: float) -> list[tuple[float, float, float, float]]:
+def window_spans(
+    start: float, end: float, win: float, step: float
+) -> list[tuple[float, float, float, float]]:
     """Sliding windows over [start, end]: (win_start, win_end, core_start, core_end).
 
     Cores tile [start, end] exactly: each is the part of time nearest to its window's centre.
@@ -174,7 +185,7 @@ class EmbeddingDiarizer:
         labels = cluster_embeddings(np.stack(self.embs), self._durations(), self.opts)
         labels = _smooth(labels, self.region_ids)
         turns: list[Turn] = []
-        for (cs, ce), lab, rid in zip(self.cores, labels, self.region_ids):
+        for (cs, ce), lab in zip(self.cores, labels):
             spk = f"SPEAKER_{lab:02d}"
             if turns and turns[-1][2] == spk and abs(turns[-1][1] - cs) < 1e-6:
                 turns[-1] = (turns[-1][0], ce, spk)
@@ -199,17 +210,23 @@ def cluster_embeddings(embs: np.ndarray, durations: np.ndarray, opts: DiarizeOpt
     """Cluster L2-normalised embeddings [N, D] into speakers; returns labels 0..k-1 ordered by
     first appearance.
 
-    Large inputs (> 2000 windows) are first reduced to 400 k-means centroids, so memory stays
-    small for hour-long audio.
+    One average-linkage tree on cosine distance (scipy) is cut at every k in the allowed
+    range; the k with the best silhouette wins. Then clusters holding less than
+    ``min_speaker_s`` seconds or ``min_speaker_share`` of the speech are merged into their
+    nearest neighbour, and clusters whose centroids are closer than ``threshold`` merge, both
+    never below ``min_speakers``. Large inputs (> 2000 windows) are first reduced to 400
+    k-means centroids, so memory stays small for hour-long audio.
     """
-    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
 
     n = len(embs)
     lo, hi = opts.bounds
     if n == 1 or hi == 1:
         return np.zeros(n, dtype=int)
     x = embs / np.maximum(np.linalg.norm(embs, axis=1, keepdims=True), 1e-8)
-    weights = durations
+    weights = np.asarray(durations, dtype=np.float64)
     assign = np.arange(n)
     if n > 2000:
         km = KMeans(n_clusters=400, n_init=1, random_state=0).fit(x, sample_weight=weights)
@@ -217,46 +234,72 @@ def cluster_embeddings(embs: np.ndarray, durations: np.ndarray, opts: DiarizeOpt
         x = km.cluster_centers_ / np.maximum(np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-8)
         weights = np.bincount(assign, weights=durations, minlength=len(x))
     m = len(x)
+    tree = linkage(x, method="average", metric="cosine")
 
-    def agglo(**kw) -> np.ndarray:
-        return AgglomerativeClustering(metric="cosine", linkage="average", **kw).fit_predict(x)
+    def cut(k: int) -> np.ndarray:
+        return fcluster(tree, t=k, criterion="maxclust") - 1
 
     if lo == hi:
-        lab = agglo(n_clusters=min(lo, m))
+        lab = cut(min(lo, m))
     else:
-        lab = agglo(n_clusters=None, distance_threshold=opts.threshold)
-        k = lab.max() + 1
-        if k < lo:
-            lab = agglo(n_clusters=min(lo, m))
-        elif k > hi:
-            lab = agglo(n_clusters=hi)
-        lab = _merge_small(x, lab, weights, opts.min_speaker_s, lo)
+        best, best_sil = None, -2.0
+        for k in range(max(2, lo), min(hi, m - 1) + 1):
+            lab_k = cut(k)
+            if len(np.unique(lab_k)) < 2:
+                continue
+            sil = silhouette_score(x, lab_k, metric="cosine")
+            if sil > best_sil:
+                best, best_sil = lab_k, sil
+        lab = best if best is not None else cut(min(max(lo, 1), m))
+        lab = _merge_small(x, lab, weights, opts, lo)
+        lab = _merge_close(x, lab, opts.threshold, lo)
     lab = lab[assign]
-    # relabel by first appearance
     order: dict[int, int] = {}
     for v in lab:
         order.setdefault(int(v), len(order))
     return np.array([order[int(v)] for v in lab], dtype=int)
 
 
-def _merge_small(x: np.ndarray, lab: np.ndarray, w: np.ndarray, min_s: float, lo: int) -> np.ndarray:
+def _centroids(x: np.ndarray, lab: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    c = np.stack([x[lab == k].mean(0) for k in ks])
+    return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-8)
+
+
+def _merge_small(x: np.ndarray, lab: np.ndarray, w: np.ndarray, opts: DiarizeOptions, lo: int) -> np.ndarray:
     lab = lab.copy()
+    total = float(w.sum())
     while True:
         ks = np.unique(lab)
         if len(ks) <= max(lo, 1):
             return lab
         dur = np.array([w[lab == k].sum() for k in ks])
         small = int(np.argmin(dur))
-        if dur[small] >= min_s:
+        if dur[small] >= max(opts.min_speaker_s, opts.min_speaker_share * total):
             return lab
-        cents = np.stack([x[lab == k].mean(0) for k in ks])
-        cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-8)
+        cents = _centroids(x, lab, ks)
         sims = cents @ cents[small]
         sims[small] = -np.inf
         lab[lab == ks[small]] = ks[int(np.argmax(sims))]
 
 
-def diarize(audio: np.ndarray, regions: list[tuple[float, float]], opts: DiarizeOptions | None = None) -> list[Turn]:
+def _merge_close(x: np.ndarray, lab: np.ndarray, threshold: float, lo: int) -> np.ndarray:
+    lab = lab.copy()
+    while True:
+        ks = np.unique(lab)
+        if len(ks) <= max(lo, 1):
+            return lab
+        cents = _centroids(x, lab, ks)
+        dist = 1.0 - cents @ cents.T
+        np.fill_diagonal(dist, np.inf)
+        a, b = np.unravel_index(int(np.argmin(dist)), dist.shape)
+        if dist[a, b] >= threshold:
+            return lab
+        lab[lab == ks[b]] = ks[a]
+
+
+def diarize(
+    audio: np.ndarray, regions: list[tuple[float, float]], opts: DiarizeOptions | None = None
+) -> list[Turn]:
     """Diarize a whole in-memory signal given its speech regions."""
     opts = opts or DiarizeOptions()
     if opts.backend == "none":

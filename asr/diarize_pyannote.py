@@ -33,7 +33,6 @@ import inspect
 import logging
 import os
 import re
-import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from asr._compat import ensure_torchaudio_importable
 from asr.audio import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -108,38 +108,6 @@ class PyannoteOptions:
             )
 
 
-def _torchaudio_without_extension() -> None:
-    """Import torchaudio; if its native extension cannot load, import it without the extension.
-
-    torchaudio (2.9+) loads ``torchaudio/lib/_torchaudio*.so`` at import and re-raises any
-    ``OSError``. The failed import leaves ``torchaudio._extension.utils`` in ``sys.modules``;
-    wrapping its ``_load_lib`` so that a library that cannot load counts as absent (what
-    torchaudio itself does for a build without the extension) lets the second import succeed,
-    with ``torchaudio._extension._IS_TORCHAUDIO_EXT_AVAILABLE = False``.
-    """
-    try:
-        import torchaudio  # noqa: F401
-    except ImportError:
-        return  # not installed: pyannote.audio's own import reports it
-    except OSError as first:
-        utils = sys.modules.get("torchaudio._extension.utils")
-        if utils is None or not hasattr(utils, "_load_lib"):
-            raise
-        original = utils._load_lib
-
-        def _load_lib(lib: str) -> bool:
-            try:
-                return original(lib)
-            except OSError as e:
-                log.debug("torchaudio native library %s not loaded: %s", lib, e)
-                return False
-
-        utils._load_lib = _load_lib
-        import torchaudio  # noqa: F401,F811
-
-        log.info("torchaudio imported without its native extension (%s)", first)
-
-
 def prepare_pyannote_import() -> None:
     """Set up the process so that ``import pyannote.audio`` works (idempotent, cheap once done).
 
@@ -148,7 +116,7 @@ def prepare_pyannote_import() -> None:
     of torchaudio next to a CPU-only torch). A no-op when torchaudio is not installed.
     """
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
-    _torchaudio_without_extension()
+    ensure_torchaudio_importable()
 
 
 def _import_pipeline_class() -> Any:
@@ -162,6 +130,11 @@ def _import_pipeline_class() -> Any:
     except (ImportError, OSError) as e:
         raise RuntimeError(f"the pyannote diarizer needs pyannote.audio: {INSTALL_HINT} ({e})") from e
     return Pipeline
+
+
+def check_source(pipeline: str) -> None:
+    """Raise ``ValueError`` now if ``pipeline`` is neither a pipeline directory nor a hub id."""
+    _resolve_source(pipeline)
 
 
 def _resolve_source(pipeline: str) -> tuple[str, bool]:

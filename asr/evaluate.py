@@ -378,7 +378,8 @@ def diarization_scores(
 
     Args:
         ref: reference turns (segments with speakers; text is ignored).
-        hyp: hypothesis segments with speakers.
+        hyp: hypothesis with speakers: its ``turns`` when it has them (the diarizer's
+            output), else its segments.
         collar: seconds not scored on **each side** of every reference boundary (NIST/dscore
             meaning; pyannote is given ``2 * collar``).
         uem: ``"union"``: score [0, last reference or hypothesis end]; ``"reference"``: score
@@ -393,6 +394,8 @@ def diarization_scores(
     from pyannote.core import Timeline
     from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
 
+    if hyp.turns:  # the diarizer's own turns ("who spoke when"), as in the RTTM output
+        hyp = Transcript(hyp.turns, duration=hyp.duration)
     r, h = _annotation(ref, "ref"), _annotation(hyp, "ref")
     end = _end(ref) if uem == "reference" else max(_end(ref), _end(hyp))
     if end <= 0:

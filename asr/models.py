@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -61,15 +62,16 @@ def bundled_whisper_dir() -> Path:
     parts = [p1 / "model.bin.part1", p2 / "model.bin.part2"]
     expected_size = sum(p.stat().st_size for p in parts)
     if stamp.exists() and (out / "model.bin").exists():
-        meta = json.loads(stamp.read_text())
+        try:
+            meta = json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            meta = {}
         if meta.get("size") == expected_size and (out / "model.bin").stat().st_size == expected_size:
             if _verified.get(str(out)) or _sha256(out / "model.bin") == meta.get("sha256"):
                 _verified[str(out)] = True
                 return out
         log.warning("cached Whisper model in %s failed its checksum; rebuilding", out)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent))
     h = hashlib.sha256()
     with open(tmp / "model.bin", "wb") as dst:
         for part in parts:
@@ -81,8 +83,14 @@ def bundled_whisper_dir() -> Path:
         if f.is_file() and not f.name.startswith("model.bin"):
             shutil.copy2(f, tmp / f.name)
     (tmp / "checksum.json").write_text(json.dumps({"sha256": h.hexdigest(), "size": expected_size}))
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+    old = out.with_name(f"{out.name}.old.{os.getpid()}")
+    if out.exists():
+        os.replace(out, old)  # another process may be reading it: move it aside, then delete
+    try:
+        os.replace(tmp, out)
+    except OSError:  # another process finished first: use its copy
+        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
     _verified[str(out)] = True
     return out
 

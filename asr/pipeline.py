@@ -27,7 +27,7 @@ from asr.audio import SAMPLE_RATE, probe, stream_audio
 from asr.diarize import DiarizeOptions, EmbeddingDiarizer, diarize
 from asr.recognize import AsrOptions, make_backend
 from asr.roles import RoleOptions, label_roles
-from asr.transcript import Transcript, Word
+from asr.transcript import Segment, Transcript, Word
 from asr.vad import VadOptions, detect_speech
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,12 @@ def transcribe(
         name, total = Path(source).name, info.duration or 0.0
         blocks = stream_audio(source, SAMPLE_RATE, block_seconds=opts.window_s)
 
-    backend = make_backend(opts.asr)
     use_pyannote = opts.diarize.backend == "pyannote"
+    if use_pyannote:  # a wrong pipeline path fails now, not after the whole ASR pass
+        from asr.diarize_pyannote import check_source
+
+        check_source(opts.diarize.pyannote_pipeline)
+    backend = make_backend(opts.asr)
     diarizer = EmbeddingDiarizer(opts.diarize) if opts.diarize.backend == "embedding" else None
     kept: list[np.ndarray] = []  # whole signal, pyannote only
     words: list[Word] = []
@@ -158,8 +162,27 @@ def transcribe(
     if hook:
         hook("diarize", 1, 1)
     segs = words_to_segments(words, turns, max_gap=opts.max_gap)
-    t = Transcript(segs, language=language, duration=duration, source=name)
+    t = Transcript(
+        segs,
+        language=language,
+        duration=duration,
+        source=name,
+        speakers=_speakers_in_order(segs, turns),
+        turns=tuple(Segment(s, e, spk) for s, e, spk in turns),
+    )
     if opts.roles and t.speakers:
         t = label_roles(t, opts.role_options, rename=opts.rename_speakers)
     log.info("transcribed %s: %.1f s audio in %.1f s", name or "array", duration, time.perf_counter() - t0)
     return t
+
+
+def _speakers_in_order(segs, turns) -> tuple[str, ...]:
+    """Speakers by first appearance in the words, then any heard only in the turns."""
+    out: list[str] = []
+    for s in segs:
+        if s.speaker is not None and s.speaker not in out:
+            out.append(s.speaker)
+    for _, _, spk in sorted(turns):
+        if spk not in out:
+            out.append(spk)
+    return tuple(out)

@@ -45,7 +45,10 @@ _REG_CUES: tuple[tuple[str, float], ...] = (
     (r"\bd ?accord\b", 0.5),
 )
 _CALLER_CUES: tuple[tuple[str, float], ...] = (
-    (r"\b(?:ma|mon|mes) (?:fille|fils|mari|femme|pere|mere|enfant|enfants|bebe|voisin|voisine|ami|amie|copain|copine|collegue|frere|soeur|grand ?mere|grand ?pere|papa|maman)\b", 2.0),
+    (
+        r"\b(?:ma|mon|mes) (?:fille|fils|mari|femme|pere|mere|enfant|enfants|bebe|voisin|voisine|ami|amie|copain|copine|collegue|frere|soeur|grand ?mere|grand ?pere|papa|maman)\b",
+        2.0,
+    ),
     (r"\baidez\b|\bau secours\b|\bvite\b|\bdepechez\b", 2.0),
     (r"\bs ?il vous plait\b", 1.0),
     (r"\bje sais pas\b|\bje ne sais pas\b|\bj ?en sais rien\b", 1.5),

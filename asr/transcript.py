@@ -140,6 +140,9 @@ class Transcript:
         speakers: speaker labels in order of first appearance; filled from the segments when
             left empty.
         roles: optional mapping speaker label -> role (``regulateur``/``appelant``).
+        turns: speaker turns from diarization ("who spoke when", no text), when known. They
+            can differ from ``segments`` (runs of one speaker's recognised words): a turn
+            where nothing was recognised still counts as speech. RTTM output uses them.
     """
 
     segments: tuple[Segment, ...] = ()
@@ -148,10 +151,13 @@ class Transcript:
     source: str | None = None
     speakers: tuple[str, ...] = ()
     roles: dict[str, str] = field(default_factory=dict)
+    turns: tuple[Segment, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.segments, tuple):
             object.__setattr__(self, "segments", tuple(self.segments))
+        if not isinstance(self.turns, tuple):
+            object.__setattr__(self, "turns", tuple(self.turns))
         if not self.speakers:
             seen: list[str] = []
             for s in self.segments:
@@ -197,7 +203,9 @@ class Transcript:
             language=self.language,
             duration=self.duration,
             source=self.source,
+            speakers=tuple(dict.fromkeys(m(s) for s in self.speakers)),
             roles={m(k): v for k, v in self.roles.items()},
+            turns=tuple(replace(s, speaker=m(s.speaker)) for s in self.turns),
         )
 
     def to_dict(self) -> dict:
@@ -208,6 +216,9 @@ class Transcript:
             "speakers": list(self.speakers),
             "roles": dict(self.roles),
             "segments": [s.to_dict() for s in self.segments],
+            "turns": [
+                {"start": round(s.start, 3), "end": round(s.end, 3), "speaker": s.speaker} for s in self.turns
+            ],
         }
 
     @classmethod
@@ -221,10 +232,14 @@ class Transcript:
             source=d.get("source"),
             speakers=tuple(d.get("speakers") or ()),
             roles=dict(d.get("roles") or {}),
+            turns=tuple(Segment.from_dict(s) for s in d.get("turns") or ()),
         )
 
 
 # --------------------------------------------------------------------------- helpers
+
+_UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -235,9 +250,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are ordinary files
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -359,10 +372,11 @@ def read_rttm(path: str | os.PathLike, file_id: str | None = None) -> Transcript
 
 
 def rttm_text(t: Transcript, file_id: str = "audio") -> str:
+    """RTTM lines for the speaker turns (``t.turns`` when present, else the segments)."""
     file_id = re.sub(r"\s+", "_", file_id) or "audio"
     lines = [
         f"SPEAKER {file_id} 1 {s.start:.3f} {s.duration:.3f} <NA> <NA> {s.speaker or 'unknown'} <NA> <NA>"
-        for s in t.segments
+        for s in (t.turns or t.segments)
         if s.duration > 0
     ]
     return "".join(line + "\n" for line in lines)
@@ -374,14 +388,14 @@ def write_rttm(t: Transcript, path: str | os.PathLike, file_id: str | None = Non
 
 # --------------------------------------------------------------------------- SRT / VTT
 
-_TS = r"(\d+):(\d{2}):(\d{2})[,.](\d{1,3})"
+_TS = r"(?:(\d+):)?(\d{2}):(\d{2})[,.](\d{1,3})"  # hours optional (WebVTT mm:ss.ttt)
 _CUE_RE = re.compile(rf"^\s*{_TS}\s*-->\s*{_TS}(.*)$")
 _SPK_PREFIX = re.compile(r"^\[([^\]]+)\]\s*")
 _VOICE = re.compile(r"^<v(?:\.[\w.-]+)?\s+([^>]+)>(.*?)(?:</v>)?$", re.S)
 
 
-def _ts(h: str, m: str, s: str, ms: str) -> float:
-    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
+def _ts(h: str | None, m: str, s: str, ms: str) -> float:
+    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
 
 
 def _fmt(t: float, sep: str) -> str:
@@ -437,7 +451,11 @@ def read_srt(path: str | os.PathLike, speakers_from: Transcript | None = None) -
         if text in ("<NA>", "NA"):  # simsamu marks empty turns this way
             text = ""
         segs.append(Segment(s, e, spk, text))
-    if not segs and path.stat().st_size > 0 and "-->" not in path.read_text(encoding="utf-8", errors="replace"):
+    if (
+        not segs
+        and path.stat().st_size > 0
+        and "-->" not in path.read_text(encoding="utf-8", errors="replace")
+    ):
         raise ValueError(f"{path}: no SRT cues found")
     t = Transcript(tuple(sorted(segs, key=lambda x: x.start)), source=path.name)
     if speakers_from is not None:

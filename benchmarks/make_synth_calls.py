@@ -1,7 +1,7 @@
 """Render simsamu calls into synthetic two-speaker French audio with an exact reference.
 
 For each call, writes ``<rec>.wav`` (16 kHz mono), ``<rec>.rttm`` and ``<rec>.json`` (the turns
-as rendered) into the output folder, plus ``synth_manifest.json`` (options, voices, espeak-ng
+as rendered) into the output folder, plus ``.synth_manifest.json`` (options, voices, espeak-ng
 version, per-call numbers and a listening-free energy check). See ``asr/synth.py`` and
 ``data_cards/synth_simsamu.md``.
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(total_s, 2),
     }
     atomic_write_text(
-        a.out / "synth_manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
+        a.out / ".synth_manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
     )
     if failed:
         print(f"{len(failed)} call(s) failed: {', '.join(failed)}", file=sys.stderr)

@@ -28,7 +28,12 @@ SCRIPT = [
     (20.0, 25.0, "appelant", "oui il respire, mais il a très mal à la hanche et il ne peut pas se lever"),
     (25.5, 29.0, "regulateur", "quelle est votre adresse exacte ?"),
     (29.5, 33.5, "appelant", "douze rue des lilas à orléans, au deuxième étage"),
-    (34.0, 40.0, "regulateur", "très bien, on vous envoie une ambulance, ne le bougez pas et restez à côté de lui"),
+    (
+        34.0,
+        40.0,
+        "regulateur",
+        "très bien, on vous envoie une ambulance, ne le bougez pas et restez à côté de lui",
+    ),
     (40.5, 42.5, "appelant", "merci docteur"),
 ]
 

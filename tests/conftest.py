@@ -49,3 +49,9 @@ def example_call() -> Path:
 def need_espeak() -> None:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng not installed (scripts/install-system.sh installs it)")
+
+
+# tests import transformers directly: make an installed CUDA-built torchaudio harmless first
+from asr._compat import ensure_torchaudio_importable  # noqa: E402
+
+ensure_torchaudio_importable()

@@ -30,12 +30,14 @@ def test_batch_mixed_directory(tmp_path, medkit_dir, capsys):
     rc = main(["-q", "transcribe", str(d), str(tmp_path / "missing.wav"), "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 1
-    assert "2 done, 0 skipped (already done), 3 failed" in err
+    assert "2 traité(s), 0 ignoré(s) (déjà faits), 3 en échec" in err
     assert "notes.wav" in err and "cannot decode audio" in err
     assert "empty.mp3" in err and "empty file" in err
-    assert "missing.wav" in err and "no such file" in err
+    assert "missing.wav" in err and "introuvable" in err
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f"{s}.{f}" for s in ("dialog", "silence") for f in ("json", "rttm", "srt", "vtt", "txt"))
+    assert names == sorted(
+        f"{s}.{f}" for s in ("dialog", "silence") for f in ("json", "rttm", "srt", "vtt", "txt")
+    )
     t = read_transcript(out / "dialog.json")
     assert len(t.speakers) == 2 and "orléans" in t.text.lower()
     assert set(t.roles.values()) == {"regulateur", "appelant"}
@@ -52,13 +54,13 @@ def test_rerun_skips_unless_overwrite(tmp_path, medkit_dir, capsys):
     capsys.readouterr()
     stamp = (out / "dialog.json").stat().st_mtime_ns
     assert main(["-q", "transcribe", str(d), "--out", str(out), "--formats", "json,txt"]) == 0
-    assert "0 done, 1 skipped" in capsys.readouterr().err
+    assert "0 traité(s), 1 ignoré(s)" in capsys.readouterr().err
     assert (out / "dialog.json").stat().st_mtime_ns == stamp
     # a missing output format is not "done"
     assert main(["-q", "transcribe", str(d), "--out", str(out), "--formats", "json,srt"]) == 0
-    assert "1 done" in capsys.readouterr().err and (out / "dialog.srt").exists()
+    assert "1 traité(s)" in capsys.readouterr().err and (out / "dialog.srt").exists()
     assert main(["-q", "transcribe", str(d), "--out", str(out), "--formats", "json", "--overwrite"]) == 0
-    assert "1 done" in capsys.readouterr().err
+    assert "1 traité(s)" in capsys.readouterr().err
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
@@ -68,5 +70,20 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
     f = tmp_path / "file"
     f.write_text("")
     assert main(["-q", "transcribe", "x.wav", "--out", str(f)]) == 2
-    assert "not a directory" in capsys.readouterr().err
-    assert main(["-q", "transcribe", "x.wav", "--out", str(tmp_path), "--min-speakers", "3", "--max-speakers", "2"]) == 2
+    assert "pas un dossier" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "-q",
+                "transcribe",
+                "x.wav",
+                "--out",
+                str(tmp_path),
+                "--min-speakers",
+                "3",
+                "--max-speakers",
+                "2",
+            ]
+        )
+        == 2
+    )

@@ -18,7 +18,9 @@ def test_word_takes_turn_with_most_overlap():
 
 def test_word_in_gap_takes_nearest_turn():
     turns = [(0.0, 1.0, "A"), (5.0, 6.0, "B")]
-    ws = assign_words([W("near_a", 1.5, 1.8), W("near_b", 4.0, 4.6), W("after", 9.0, 9.5), W("before", -1, -0.5)], turns)
+    ws = assign_words(
+        [W("near_a", 1.5, 1.8), W("near_b", 4.0, 4.6), W("after", 9.0, 9.5), W("before", -1, -0.5)], turns
+    )
     assert [w.speaker for w in ws] == ["A", "B", "B", "A"]
 
 

@@ -242,3 +242,21 @@ def test_local_pipeline_runs_end_to_end(pipeline_dir, monkeypatch):
     n_calls = len(seen)
     assert diarize_pyannote(np.zeros(0, dtype=np.float32), opts) == []
     assert len(seen) == n_calls
+
+
+@pytest.mark.filterwarnings("ignore:std\\(\\)")
+@pytest.mark.filterwarnings("ignore:\\s*The detected number of speakers")
+def test_pipeline_uses_pyannote_turns(pipeline_dir, medkit_dir):
+    """transcribe(..., diarizer=pyannote): the RTTM turns are pyannote's, words get its labels."""
+    from asr.diarize import DiarizeOptions
+    from asr.pipeline import PipelineOptions, transcribe
+
+    opts = PipelineOptions(
+        diarize=DiarizeOptions(backend="pyannote", pyannote_pipeline=str(pipeline_dir), max_speakers=2)
+    )
+    t = transcribe(medkit_dir / "dialog.ogg", opts)
+    assert "orléans" in t.text.lower()  # recognition is unaffected by the diarizer
+    labels = {s.speaker for s in t.turns}
+    assert labels and labels <= {"SPEAKER_00", "SPEAKER_01"}
+    assert all(0.0 <= s.start <= s.end <= t.duration + 1e-6 for s in t.turns)
+    assert {w.speaker for w in t.words} <= labels

@@ -34,6 +34,11 @@ def sample() -> Transcript:
         duration=3700.0,
         source="call.wav",
         roles={"regulateur": "regulateur", "appelant": "appelant"},
+        turns=(
+            Segment(0.4, 1.6, "regulateur"),
+            Segment(1.9, 2.8, "appelant"),
+            Segment(3661.0, 3663.0, "appelant"),
+        ),
     )
 
 
@@ -69,10 +74,16 @@ def test_vtt_escapes_markup(tmp_path):
 def test_rttm_round_trip(tmp_path):
     write_transcript(sample(), tmp_path / "call.rttm")
     line = (tmp_path / "call.rttm").read_text().splitlines()[0]
-    assert line.split()[:5] == ["SPEAKER", "call", "1", "0.500", "0.900"]
+    assert line.split()[:5] == ["SPEAKER", "call", "1", "0.400", "1.200"]
     back = read_rttm(tmp_path / "call.rttm")
+    # RTTM holds the diarizer's turns when the transcript has them
     assert [(s.start, round(s.end, 3), s.speaker) for s in back.segments] == [
-        (s.start, s.end, s.speaker) for s in sample().segments
+        (s.start, s.end, s.speaker) for s in sample().turns
+    ]
+    no_turns = Transcript(sample().segments)
+    write_transcript(no_turns, tmp_path / "seg.rttm")
+    assert [s.start for s in read_rttm(tmp_path / "seg.rttm").segments] == [
+        s.start for s in no_turns.segments
     ]
 
 
@@ -80,7 +91,11 @@ def test_txt_uses_roles_and_reads_back(tmp_path):
     write_transcript(sample(), tmp_path / "t.txt")
     lines = (tmp_path / "t.txt").read_text().splitlines()
     assert lines[0] == "regulateur: bonjour SAMU"
-    assert [s.speaker for s in read_txt(tmp_path / "t.txt").segments] == ["regulateur", "appelant", "appelant"]
+    assert [s.speaker for s in read_txt(tmp_path / "t.txt").segments] == [
+        "regulateur",
+        "appelant",
+        "appelant",
+    ]
 
 
 def test_unknown_format_is_a_clear_error(tmp_path):
@@ -162,3 +177,22 @@ def test_relabel_and_bad_times():
     assert t.speakers[0] == "SPEAKER_00" and t.roles["SPEAKER_00"] == "regulateur"
     with pytest.raises(ValueError):
         Word("x", 2.0, 1.0)
+
+
+def test_vtt_without_hours(tmp_path):
+    p = tmp_path / "w.vtt"
+    p.write_text(
+        "WEBVTT\n\n00:01.500 --> 00:03.250\nbonjour\n\n01:02:03.000 --> 01:02:04.000\n<v B>fin</v>\n"
+    )
+    t = read_vtt(p)
+    assert [(s.start, s.end, s.speaker, s.text) for s in t.segments] == [
+        (1.5, 3.25, None, "bonjour"),
+        (3723.0, 3724.0, "B", "fin"),
+    ]
+
+
+def test_relabel_keeps_speakers_heard_only_in_turns():
+    t = Transcript((Segment(0, 1, "S0", "allo"),), turns=(Segment(0, 1, "S0"), Segment(2, 3, "S1")))
+    assert t.speakers == ("S0",)
+    t = Transcript(t.segments, turns=t.turns, speakers=("S0", "S1"))
+    assert t.relabel({"S1": "appelant"}).speakers == ("S0", "appelant")
