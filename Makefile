@@ -29,13 +29,17 @@ TORCH_INDEX ?=
 TORCH_OPTS  := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 # Builds run without isolation: webrtcvad (resemblyzer) needs setuptools<81 (pkg_resources),
 # meeteval needs Cython and numpy at build time.
-$(STAMP): pyproject.toml requirements-pyannote.txt scripts/install-system.sh
+$(STAMP): Makefile pyproject.toml requirements-pyannote.txt scripts/install-system.sh
 	bash scripts/install-system.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q $(TORCH_OPTS) "torch==2.13.0"
 	$(PIP) install -q "setuptools<81" wheel Cython numpy
 	$(PIP) install -q --no-build-isolation -e ".[test]"
 	$(PIP) install -q -r requirements-pyannote.txt
+	# reference implementation for the converter test and benchmarks; --no-deps skips triton
+	# (1 GB of CUDA-only code), its other needs are listed by hand
+	$(PIP) install -q --no-deps openai-whisper
+	$(PIP) install -q tiktoken more-itertools numba
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	$(PY) -c "from asr.models import bundled_whisper_dir; bundled_whisper_dir()"
 	touch $(STAMP)
