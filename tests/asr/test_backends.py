@@ -13,81 +13,34 @@ import numpy as np
 import pytest
 
 from asr.recognize import AsrOptions, FasterWhisperBackend, TransformersBackend, make_backend, pack_regions
+from tests.asr.tiny_whisper import build_tiny_whisper
 from tests.conftest import SR, tone
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 
-def _build_tiny(d: Path, max_target_positions: int) -> Path:
-    """A random tiny Whisper with a real 30 s input window, its tokenizer and processor."""
-    from transformers import (
-        GenerationConfig,
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperForConditionalGeneration,
-        WhisperProcessor,
-        WhisperTokenizerFast,
-    )
-
-    from tests.asr.test_convert import SPECIALS, _tiny_tokenizer_json
-
-    _tiny_tokenizer_json(d / "tokenizer.json")
-    tok = WhisperTokenizerFast(
-        tokenizer_file=str(d / "tokenizer.json"),
-        pad_token="<|endoftext|>",
-        additional_special_tokens=SPECIALS[1:],
-    )
-    ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIALS}
-    config = WhisperConfig(
-        vocab_size=len(tok),
-        num_mel_bins=80,
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        max_source_positions=1500,
-        max_target_positions=max_target_positions,
-        pad_token_id=ids["<|endoftext|>"],
-        bos_token_id=ids["<|endoftext|>"],
-        eos_token_id=ids["<|endoftext|>"],
-        decoder_start_token_id=ids["<|startoftranscript|>"],
-        suppress_tokens=[],
-        begin_suppress_tokens=[ids["<|endoftext|>"]],
-    )
-    torch.manual_seed(0)
-    model = WhisperForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=ids["<|startoftranscript|>"],
-        eos_token_id=ids["<|endoftext|>"],
-        pad_token_id=ids["<|endoftext|>"],
-        suppress_tokens=[],
-        begin_suppress_tokens=[ids["<|endoftext|>"]],
-        alignment_heads=[[1, 0], [1, 3]],
-        lang_to_id={"<|en|>": ids["<|en|>"], "<|fr|>": ids["<|fr|>"]},
-        task_to_id={"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]},
-        no_timestamps_token_id=ids["<|notimestamps|>"],
-        is_multilingual=True,
-        max_length=24,
-    )
-    model.save_pretrained(d)
-    WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tok).save_pretrained(d)
-    return d
-
-
 @pytest.fixture(scope="module")
 def tiny_whisper(tmp_path_factory) -> Path:
     """Short decoder context: random weights never stop early, so this bounds generation."""
-    return _build_tiny(tmp_path_factory.mktemp("tiny-whisper"), 64)
+    return build_tiny_whisper(
+        tmp_path_factory.mktemp("tiny-whisper"),
+        max_source_positions=1500,
+        max_target_positions=64,
+        processor=True,
+        max_length=24,
+    )
 
 
 @pytest.fixture(scope="module")
 def tiny_whisper_448(tmp_path_factory) -> Path:
     """The decoder context faster-whisper's batched mode assumes (448 positions)."""
-    return _build_tiny(tmp_path_factory.mktemp("tiny-whisper-448"), 448)
+    return build_tiny_whisper(
+        tmp_path_factory.mktemp("tiny-whisper-448"),
+        max_source_positions=1500,
+        max_target_positions=448,
+        processor=True,
+    )
 
 
 def _audio():

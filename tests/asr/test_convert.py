@@ -15,103 +15,24 @@ import numpy as np
 import pytest
 
 from asr.convert import ct2_whisper_to_transformers, read_ct2_model, transformers_whisper_to_openai
+from tests.asr.tiny_whisper import N_MELS, SPECIALS, build_tiny_whisper
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 ctranslate2 = pytest.importorskip("ctranslate2")
 
-SPECIALS = [
-    "<|endoftext|>",
-    "<|startoftranscript|>",
-    "<|en|>",
-    "<|fr|>",
-    "<|translate|>",
-    "<|transcribe|>",
-    "<|startoflm|>",
-    "<|startofprev|>",
-    "<|nospeech|>",
-    "<|notimestamps|>",
-]
-N_TIMESTAMPS = 16
-N_MELS = 80
 AUDIO_CTX = 24  # encoder positions; the encoder input has 2 * AUDIO_CTX mel frames
-
-
-def _tiny_tokenizer_json(path: Path) -> None:
-    """A byte-level BPE with Whisper's special tokens and a few timestamp tokens."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {ch: i for i, ch in enumerate(alphabet)}
-    merges = [("l", "e"), ("e", "s"), ("Ġ", "l")]
-    for a, b in merges:
-        vocab[a + b] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIALS])
-    tok.add_tokens([AddedToken(f"<|{i * 0.02:.2f}|>", special=False) for i in range(N_TIMESTAMPS)])
-    tok.save(str(path))
 
 
 @pytest.fixture(scope="module")
 def tiny_hf(tmp_path_factory) -> Path:
     """A random tiny transformers Whisper (+ tokenizer and generation config) on disk."""
-    from transformers import (
-        GenerationConfig,
-        WhisperConfig,
-        WhisperForConditionalGeneration,
-        WhisperTokenizerFast,
-    )
-
-    d = tmp_path_factory.mktemp("tiny-hf")
-    _tiny_tokenizer_json(d / "tokenizer.json")
-    tok = WhisperTokenizerFast(
-        tokenizer_file=str(d / "tokenizer.json"),
-        pad_token="<|endoftext|>",
-        additional_special_tokens=SPECIALS[1:],
-    )
-    tok.save_pretrained(d)
-    ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIALS}
-    config = WhisperConfig(
-        vocab_size=len(tok),
-        num_mel_bins=N_MELS,
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,  # openai-whisper hard-codes 4 * d_model
-        decoder_ffn_dim=128,
+    return build_tiny_whisper(
+        tmp_path_factory.mktemp("tiny-hf"),
         max_source_positions=AUDIO_CTX,
         max_target_positions=32,
-        pad_token_id=ids["<|endoftext|>"],
-        bos_token_id=ids["<|endoftext|>"],
-        eos_token_id=ids["<|endoftext|>"],
-        decoder_start_token_id=ids["<|startoftranscript|>"],
-        suppress_tokens=[],
-        begin_suppress_tokens=[ids["<|endoftext|>"]],
+        noisy_init=True,
     )
-    torch.manual_seed(0)
-    model = WhisperForConditionalGeneration(config).eval()
-    with torch.no_grad():  # non-trivial values everywhere (layer norms, biases, positions)
-        for name, p in model.named_parameters():
-            if name != "proj_out.weight":
-                p.normal_(0.0, 0.3)
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=ids["<|startoftranscript|>"],
-        eos_token_id=ids["<|endoftext|>"],
-        pad_token_id=ids["<|endoftext|>"],
-        suppress_tokens=[],
-        begin_suppress_tokens=[ids["<|endoftext|>"]],
-        alignment_heads=[[1, 0], [1, 3]],
-        lang_to_id={"<|en|>": ids["<|en|>"], "<|fr|>": ids["<|fr|>"]},
-        task_to_id={"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]},
-        no_timestamps_token_id=ids["<|notimestamps|>"],
-        is_multilingual=True,
-    )
-    model.save_pretrained(d)
-    return d
 
 
 @pytest.fixture(scope="module")
