@@ -89,18 +89,19 @@ def probe(path: str | os.PathLike) -> AudioInfo:
 
 
 def stream_audio(
-    path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, block_seconds: float = 30.0
+    path: str | os.PathLike | AudioInfo, sample_rate: int = SAMPLE_RATE, block_seconds: float = 30.0
 ) -> Iterator[np.ndarray]:
     """Yield consecutive mono float32 blocks of about ``block_seconds`` at ``sample_rate``.
 
-    Memory stays bounded by the block size whatever the file length.
+    Memory stays bounded by the block size whatever the file length. ``path`` may be the
+    :class:`AudioInfo` a caller already got from :func:`probe` (the file is not probed again).
 
     Raises:
         ValueError: missing/empty/undecodable file, or a file with no samples at all.
     """
     if block_seconds <= 0:
         raise ValueError(f"block_seconds must be > 0, got {block_seconds}")
-    info = probe(path)
+    info = path if isinstance(path, AudioInfo) else probe(path)
     gen = (
         _stream_sf(info, sample_rate, block_seconds)
         if info.decoder == "soundfile"

@@ -109,7 +109,7 @@ def transcribe(
     else:
         info = probe(source)
         name, total = Path(source).name, info.duration or 0.0
-        blocks = stream_audio(source, SAMPLE_RATE, block_seconds=opts.window_s)
+        blocks = stream_audio(info, SAMPLE_RATE, block_seconds=opts.window_s)
 
     use_pyannote = opts.diarize.backend == "pyannote"
     if use_pyannote:  # a wrong pipeline path fails now, not after the whole ASR pass

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -150,17 +151,17 @@ def pack_regions(audio: np.ndarray, regions: list[tuple[float, float]]) -> _Pack
 
 
 def _words_back(
-    packed: _Packed, raw: list[tuple[str, float, float, float | None]], offset: float
+    to_original: Callable[[float], float], raw: list[tuple[str, float, float, float | None]], offset: float
 ) -> list[Word]:
-    """Map packed times back; glue pieces that Whisper emits without a leading space
-    (``l`` + ``'accident``, ``excusez`` + ``-nous``) into one word."""
+    """Map decoded times back with ``to_original`` (plus ``offset``); glue pieces that Whisper
+    emits without a leading space (``l`` + ``'accident``, ``excusez`` + ``-nous``) into one word."""
     out: list[Word] = []
     for text, s, e, p in raw:
         glue = bool(out) and not text[:1].isspace() and text.strip()[:1] in ("'", "’", "-")
         text = text.strip()
         if not text:
             continue
-        os_, oe = float(packed.to_original(s) + offset), float(packed.to_original(e) + offset)
+        os_, oe = float(to_original(s) + offset), float(to_original(e) + offset)
         if glue:
             prev = out[-1]
             prob = p if prev.prob is None else (prev.prob if p is None else min(prev.prob, p))
@@ -227,7 +228,7 @@ class FasterWhisperBackend:
         for seg in segments:
             for w in seg.words or ():
                 raw.append((w.word, w.start, w.end, w.probability))
-        return _words_back(packed, raw, offset), info.language
+        return _words_back(packed.to_original, raw, offset), info.language
 
     def _recognize_batched(self, audio, regions, offset):
         from faster_whisper import BatchedInferencePipeline
@@ -248,10 +249,9 @@ class FasterWhisperBackend:
             condition_on_previous_text=False,
             no_speech_threshold=self.opts.no_speech_threshold,
         )
-        # clip times are positions in ``audio`` itself: no packing to undo
-        identity = _Packed(audio, ((0.0, len(audio) / SAMPLE_RATE, 0.0),))
         raw = [(w.word, w.start, w.end, w.probability) for seg in segments for w in seg.words or ()]
-        return _words_back(identity, raw, offset), info.language
+        # clip times are positions in ``audio`` itself: no packing to undo
+        return _words_back(float, raw, offset), info.language
 
 
 def clip_chunks(
@@ -297,7 +297,7 @@ class TransformersBackend:
             from asr._compat import ensure_torchaudio_importable
 
             ensure_torchaudio_importable()
-            from transformers import WhisperForConditionalGeneration, WhisperProcessor
+            from transformers import WhisperForConditionalGeneration, WhisperProcessor, pipeline
         except ImportError as e:  # pragma: no cover
             raise RuntimeError("the transformers backend needs: pip install transformers torch") from e
         self.opts = opts
@@ -313,34 +313,29 @@ class TransformersBackend:
                 model = WhisperForConditionalGeneration.from_pretrained(src).to(opts.device).eval()
             except Exception as e:
                 raise RuntimeError(f"cannot load transformers Whisper model {src!r}: {e}") from e
-            _hf_cache[key] = (proc, model)
-        self.processor, self.model = _hf_cache[key]
+            pipe = pipeline(
+                "automatic-speech-recognition",
+                model=model,
+                tokenizer=proc.tokenizer,
+                feature_extractor=proc.feature_extractor,
+                chunk_length_s=30,
+                device=opts.device,
+            )
+            _hf_cache[key] = (proc, model, pipe)
+        self.processor, self.model, self.pipe = _hf_cache[key]
 
     def recognize(self, audio, regions, offset=0.0):
         import torch
 
-        from asr._compat import ensure_torchaudio_importable
-
-        ensure_torchaudio_importable()
-        from transformers import pipeline
-
         packed = pack_regions(audio, regions)
         if packed.audio.size == 0:
             return [], self.opts.language
-        pipe = pipeline(
-            "automatic-speech-recognition",
-            model=self.model,
-            tokenizer=self.processor.tokenizer,
-            feature_extractor=self.processor.feature_extractor,
-            chunk_length_s=30,
-            device=self.opts.device,
-        )
         language = self.opts.language or self._detect_language(packed.audio)
         gen = {"task": "transcribe", "num_beams": self.opts.beam_size}
         if language:
             gen["language"] = language
         with torch.inference_mode():
-            out = pipe(
+            out = self.pipe(
                 {"raw": packed.audio, "sampling_rate": SAMPLE_RATE},
                 return_timestamps="word",
                 generate_kwargs=gen,
@@ -351,7 +346,7 @@ class TransformersBackend:
             if s is None:
                 continue
             raw.append((ch["text"], float(s), float(e if e is not None else s), None))
-        return _words_back(packed, raw, offset), language
+        return _words_back(packed.to_original, raw, offset), language
 
     def _detect_language(self, audio: np.ndarray) -> str | None:
         """Most likely language code on the first 30 s (``None`` if the model can't say)."""
