@@ -1,0 +1,119 @@
+"""Tiny random causal LMs built from configs, shared by the core_training tests.
+
+Every builder is deterministic (``seed``), runs on CPU in milliseconds and exercises the
+features the compression code must respect: grouped-query attention (4 query heads over
+2 key/value groups), attention biases (Qwen2), an explicit ``head_dim`` that differs from
+``hidden_size / num_attention_heads`` (Gemma 3) and tied or untied embeddings.
+
+    from tests.core_training.tiny import tiny_model, TINY_KINDS
+    model = tiny_model("llama")            # LlamaForCausalLM, eval mode, float32
+    ids = random_ids(model, batch=2, seq=12)
+"""
+
+from __future__ import annotations
+
+from asr._compat import ensure_torchaudio_importable
+
+ensure_torchaudio_importable()
+
+import torch  # noqa: E402
+from transformers import (  # noqa: E402
+    AutoModelForCausalLM,
+    Gemma3TextConfig,
+    LlamaConfig,
+    MistralConfig,
+    Qwen2Config,
+)
+
+TINY_KINDS = ("llama", "qwen2", "mistral", "gemma3")
+
+_COMMON = dict(
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=3,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=128,
+    bos_token_id=1,
+    eos_token_id=2,
+    pad_token_id=0,
+)
+
+
+def tiny_config(kind: str = "llama", vocab_size: int = 128, **overrides):
+    """A transformers config for a tiny model of ``kind`` (one of :data:`TINY_KINDS`).
+
+    Args:
+        kind: architecture family.
+        vocab_size: vocabulary size (use the real tokenizer's ``len(tokenizer)`` to pair
+            a tiny model with a real tokenizer).
+        **overrides: any config field.
+    """
+    kw = dict(_COMMON, vocab_size=vocab_size)
+    if kind == "llama":
+        cfg = LlamaConfig(**{**kw, "head_dim": 8, "tie_word_embeddings": False, **overrides})
+    elif kind == "qwen2":
+        # Qwen2 has biases on q/k/v projections; tied embeddings like the small Qwen2 models
+        cfg = Qwen2Config(**{**kw, "tie_word_embeddings": True, **overrides})
+    elif kind == "mistral":
+        cfg = MistralConfig(
+            **{**kw, "head_dim": 8, "sliding_window": 16, "tie_word_embeddings": False, **overrides}
+        )
+    elif kind == "gemma3":
+        n = overrides.pop("num_hidden_layers", kw.pop("num_hidden_layers"))
+        kw.pop("num_hidden_layers", None)
+        layer_types = overrides.pop(
+            "layer_types", ["sliding_attention" if (i + 1) % 3 else "full_attention" for i in range(n)]
+        )
+        cfg = Gemma3TextConfig(
+            **{
+                **kw,
+                "num_hidden_layers": n,
+                "layer_types": layer_types,
+                "head_dim": 16,  # != hidden_size / heads (8): head_dim must stay explicit
+                "query_pre_attn_scalar": 16,
+                "sliding_window": 16,
+                "tie_word_embeddings": True,
+                **overrides,
+            }
+        )
+    else:
+        raise ValueError(f"kind must be one of {TINY_KINDS}, got {kind!r}")
+    return cfg
+
+
+def tiny_model(kind: str = "llama", vocab_size: int = 128, seed: int = 0, **overrides):
+    """A random tiny causal LM of ``kind`` in eval mode (float32, CPU), deterministic in ``seed``.
+
+    Weights are drawn with a larger std than the default init so the outputs depend visibly on
+    every parameter (pruning/SVD errors are then measurable, not lost in rounding).
+    """
+    cfg = tiny_config(kind, vocab_size=vocab_size, **overrides)
+    cfg._attn_implementation = "eager"
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(cfg, attn_implementation="eager")
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.add_(0.1 * torch.randn_like(p))
+            elif p.dim() >= 1:
+                p.normal_(0.0, 0.2 if p.dim() == 2 else 0.05)
+    return model.eval()
+
+
+def random_ids(model, batch: int = 2, seq: int = 12, seed: int = 1) -> torch.LongTensor:
+    """Random token ids ``[batch, seq]`` valid for ``model``'s vocabulary."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(3, model.config.vocab_size, (batch, seq), generator=g)
+
+
+def logits(model, ids: torch.LongTensor) -> torch.Tensor:
+    """Logits ``[batch, seq, vocab]`` of ``model`` on ``ids`` (no grad)."""
+    with torch.no_grad():
+        return model(input_ids=ids).logits
+
+
+def save_and_reload(model, directory) -> torch.nn.Module:
+    """Save ``model`` with ``save_pretrained`` and load it back with plain ``from_pretrained``."""
+    model.save_pretrained(directory)
+    return AutoModelForCausalLM.from_pretrained(str(directory), attn_implementation="eager").eval()
