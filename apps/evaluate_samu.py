@@ -1,0 +1,154 @@
+"""``llm4all evaluate-samu``: per-field and micro precision/recall/F1 of SAMU call forms against
+the gold forms, printed as a table and written as JSON.
+
+Either score forms already written by ``llm4all samu-form`` (``--pred DIR`` of ``<call>.form.json``)
+or let this command run an extractor on the simsamu transcripts of the gold calls
+(``--extractor rules|llm``), which also times it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from asr.transcript import atomic_write_text
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SIMSAMU = ROOT.parent / "shared" / "data" / "simsamu"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="llm4all evaluate-samu",
+        description="Précision, rappel et F1 (par champ et micro) des fiches SAMU par rapport aux fiches de référence.",
+    )
+    p.add_argument("--gold", default=None, help="dossier des fiches de référence (défaut : samu/gold)")
+    p.add_argument("--pred", default=None, help="dossier de fiches <appel>.form.json à évaluer")
+    p.add_argument(
+        "--extractor",
+        choices=("rules", "llm"),
+        default="rules",
+        help="sans --pred : extracteur à lancer sur les transcriptions simsamu (défaut : rules)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="modèle pour --extractor llm (nom fourni ou dossier ; défaut gemma3-270m)",
+    )
+    p.add_argument("--simsamu", default=str(DEFAULT_SIMSAMU), help="dossier simsamu (transcriptions)")
+    p.add_argument(
+        "--split",
+        choices=("all", "dev", "test"),
+        default="all",
+        help="sous-ensemble des fiches de référence : dev (rang pair), test (rang impair) ou all",
+    )
+    p.add_argument("--limit", type=int, default=0, help="n'évaluer que les N premiers appels (0 = tous)")
+    p.add_argument("--json", default=None, help="fichier JSON du rapport (défaut : aucun)")
+    p.add_argument("-q", "--quiet", action="store_true", help="sans barre de progression")
+    return p
+
+
+def split_calls(calls: list[str], split: str) -> list[str]:
+    """Deterministic dev/test split of the sorted gold calls (even / odd rank)."""
+    calls = sorted(calls)
+    if split == "dev":
+        return calls[0::2]
+    if split == "test":
+        return calls[1::2]
+    return calls
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from samu.evaluate import Report, format_table, score_call
+    from samu.gold import GOLD_DIR, load_gold_dir
+
+    try:
+        gold = load_gold_dir(args.gold or GOLD_DIR)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"erreur : fiches de référence illisibles : {e}", file=sys.stderr)
+        return 2
+    if not gold:
+        print("erreur : aucune fiche de référence", file=sys.stderr)
+        return 2
+    calls = split_calls(list(gold), args.split)
+    if args.limit > 0:
+        calls = calls[: args.limit]
+    report = Report()
+    times: list[float] = []
+    missing: list[str] = []
+    llm = None
+    if not args.pred and args.extractor == "llm":
+        from core_training.generate import LocalLLM
+
+        try:
+            llm = LocalLLM(args.model)
+        except (ValueError, RuntimeError) as e:
+            print(f"erreur : modèle : {e}", file=sys.stderr)
+            return 2
+    from tqdm import tqdm
+
+    for call in tqdm(calls, desc="appels", unit="appel", disable=args.quiet, file=sys.stderr):
+        if args.pred:
+            from samu.export import read_form
+
+            path = Path(args.pred) / f"{call}.form.json"
+            if not path.exists():
+                missing.append(call)
+                pred = {}
+            else:
+                try:
+                    pred = read_form(path)
+                except ValueError as e:
+                    print(f"erreur : {e}", file=sys.stderr)
+                    missing.append(call)
+                    pred = {}
+        else:
+            from asr.transcript import read_transcript
+            from samu import extract_form
+
+            src = Path(args.simsamu) / call / f"{call}.json"
+            if not src.exists():
+                missing.append(call)
+                pred = {}
+            else:
+                t = read_transcript(src)
+                t0 = time.perf_counter()
+                pred = extract_form(t, args.extractor, llm=llm)
+                times.append(time.perf_counter() - t0)
+        score_call(pred, gold[call], call, report)
+    title = f"evaluate-samu : {report.calls} appels ({args.split}), " + (
+        f"fiches de {args.pred}" if args.pred else f"extracteur {args.extractor}"
+    )
+    print(format_table(report, title))
+    if times:
+        print(
+            f"temps d'extraction par appel : médiane {statistics.median(times):.3f} s, max {max(times):.3f} s"
+        )
+    if missing:
+        print(f"{len(missing)} appel(s) sans fiche ni transcription (comptés vides) : {', '.join(missing)}")
+    if args.json:
+        out = report.to_dict()
+        out.update(
+            {
+                "split": args.split,
+                "calls_scored": calls,
+                "source": args.pred or f"extractor:{args.extractor}",
+                "model": args.model if args.extractor == "llm" and not args.pred else None,
+                "seconds_per_call_median": statistics.median(times) if times else None,
+                "seconds_per_call_max": max(times) if times else None,
+                "missing": missing,
+            }
+        )
+        atomic_write_text(Path(args.json), json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

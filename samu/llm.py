@@ -1,0 +1,329 @@
+"""LLM extractor: a French few-shot prompt, JSON constrained to the form's schema during decoding,
+then an evidence check that drops every value the transcript does not support.
+
+Constrained decoding uses **lm-format-enforcer** (``lmformatenforcer``): it is pure Python, works
+offline with any Hugging Face tokenizer through ``prefix_allowed_tokens_fn`` of
+``model.generate`` (no model-specific grammar compilation, no network), and supports JSON schema
+enums and string patterns, which is what the form needs. Its transformers integration still
+imports ``transformers.tokenization_utils`` (renamed in transformers 5); :func:`_lmfe` aliases the
+module before importing it.
+
+The LLM is any callable ``generate(prompt, max_new_tokens=..., stop=[...], prefix_allowed_tokens_fn=...)
+-> str``; with :class:`core_training.generate.LocalLLM` (which has ``tokenizer``) decoding is
+constrained, with a plain callable (tests, remote services) the output is parsed and validated
+after the fact, and invalid JSON yields an empty form with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Callable
+
+from asr.transcript import Transcript
+from samu import rules
+from samu.schema import FIELDS, CallForm, Evidence, FieldValue, code_labels, validate_value
+from samu.text import NUMBER, fold, parse_number
+
+log = logging.getLogger(__name__)
+
+# the fields the LLM is asked for (the rest needs quotes a small model does not produce reliably)
+LLM_FIELDS = (
+    "qualification.motif",
+    "patient.age",
+    "patient.sex",
+    "caller.type",
+    "location.city",
+    "decision.type",
+    "decision.resource",
+    "decision.orientation",
+)
+_KEYS = {  # short French JSON keys the model writes -> form fields
+    "motif": "qualification.motif",
+    "age": "patient.age",
+    "sexe": "patient.sex",
+    "appelant": "caller.type",
+    "ville": "location.city",
+    "decision": "decision.type",
+    "moyen": "decision.resource",
+    "orientation": "decision.orientation",
+}
+_FIELD_KEY = {v: k for k, v in _KEYS.items()}
+
+FEW_SHOT = """Transcription d'un appel au SAMU (R = régulateur, A = appelant) :
+R: SAMU bonjour, je vous écoute.
+A: oui bonjour c'est pour mon père il a quatre-vingts ans il est tombé dans la cuisine il arrive pas à se relever
+R: il est où exactement, votre adresse ?
+A: douze rue des lilas à villeurbanne
+R: il a mal quelque part ?
+A: il a mal à la hanche mais il me parle
+R: d'accord je vous envoie une ambulance, vous restez avec lui.
+Fiche JSON : {"motif": "Personne restant à terre suite à une chute", "age": "80 ans", "sexe": "M", "appelant": "FAMILLE", "ville": "villeurbanne", "decision": "INTER", "moyen": "TSU"}
+
+"""
+
+
+def _lmfe():
+    """Import lm-format-enforcer's transformers helpers (with the transformers 5 module alias)."""
+    import transformers.tokenization_utils_base as tub
+
+    sys.modules.setdefault("transformers.tokenization_utils", tub)
+    from lmformatenforcer import JsonSchemaParser
+    from lmformatenforcer.integrations.transformers import (
+        build_token_enforcer_tokenizer_data,
+        build_transformers_prefix_allowed_tokens_fn,
+    )
+
+    return JsonSchemaParser, build_token_enforcer_tokenizer_data, build_transformers_prefix_allowed_tokens_fn
+
+
+def llm_json_schema() -> dict:
+    """The JSON schema the model's output is constrained to (flat, short French keys)."""
+    motif_labels = sorted({lbl for lbl in code_labels("motif").values() if lbl})
+    props: dict = {
+        "motif": {"type": "string", "enum": motif_labels},
+        "age": {"type": "string", "pattern": "^[0-9]{1,3} (ans|mois|semaines|jours)$"},
+        "sexe": {"type": "string", "enum": ["M", "F"]},
+        "appelant": {"type": "string", "enum": ["SUJET", "FAMILLE", "TIERS", "SANTE", "POMPIER", "MED"]},
+        "ville": {"type": "string", "maxLength": 40},
+        "decision": {"type": "string", "enum": list(FIELDS["decision.type"][1])},
+        "moyen": {"type": "string", "enum": ["SMUR", "SIS", "TSU", "LIBERAL"]},
+        "orientation": {"type": "string", "enum": ["URGENCES", "CABINET"]},
+    }
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def _dialogue(t: Transcript, max_chars: int) -> tuple[str, list[int], bool]:
+    """``R:``/``A:`` lines (the regulator/caller split of the rule extractor), cut to ``max_chars``
+    keeping the beginning and the end of the call. Returns (text, segment index per line, cut?)."""
+    reg = rules.regulator_speakers(t)
+    lines, idx = [], []
+    for i, s in enumerate(t.segments):
+        if not s.text.strip():
+            continue
+        who = "R" if reg is not None and s.speaker in reg else "A"
+        lines.append(f"{who}: {s.text.strip()}")
+        idx.append(i)
+    text = "\n".join(lines)
+    if len(text) <= max_chars:
+        return text, idx, False
+    head, tail, size = [], [], 0
+    i, j = 0, len(lines) - 1
+    while i <= j and size < max_chars:
+        head.append(lines[i])
+        size += len(lines[i]) + 1
+        i += 1
+        if i <= j and size < max_chars:
+            tail.insert(0, lines[j])
+            size += len(lines[j]) + 1
+            j -= 1
+    return "\n".join(head + ["[...]"] + tail), idx, True
+
+
+def build_prompt(t: Transcript, max_chars: int = 6000) -> tuple[str, bool]:
+    text, _idx, cut = _dialogue(t, max_chars)
+    prompt = (
+        FEW_SHOT
+        + "Transcription d'un appel au SAMU (R = régulateur, A = appelant) :\n"
+        + text
+        + "\nFiche JSON : "
+    )
+    return prompt, cut
+
+
+def parse_output(text: str) -> dict:
+    """The first JSON object in ``text``; ``ValueError`` if there is none or it is invalid."""
+    start = text.find("{")
+    if start < 0:
+        raise ValueError("la sortie du modèle ne contient pas d'objet JSON")
+    depth = 0
+    for k in range(start, len(text)):
+        if text[k] == "{":
+            depth += 1
+        elif text[k] == "}":
+            depth -= 1
+            if depth == 0:
+                try:
+                    obj = json.loads(text[start : k + 1])
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"JSON invalide dans la sortie du modèle : {e}") from e
+                if not isinstance(obj, dict):
+                    raise ValueError("la sortie du modèle n'est pas un objet JSON")
+                return obj
+    raise ValueError("objet JSON non terminé dans la sortie du modèle")
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", fold(s)).strip()
+
+
+def _support(field: str, value, t: Transcript, rule_form: CallForm, segs) -> tuple[Evidence, ...]:
+    """Evidence in the transcript for ``value`` of ``field``; empty = unsupported (dropped)."""
+    if field == "patient.age":
+        n, unit = str(value).split()
+        pat = re.compile(rf"\b({NUMBER})\s+(ans|an|mois|semaines?|jours?)\b")
+        for s in segs:
+            for m in pat.finditer(s.folded):
+                u = {"an": "ans", "semaine": "semaines", "jour": "jours"}.get(m.group(2), m.group(2))
+                if u == unit and parse_number(m.group(1)) == int(n):
+                    return (s.ev(m.start(), m.end()),)
+        return ()
+    if field == "location.city":
+        target = _norm(str(value))
+        if len(target) < 2:
+            return ()
+        for s in segs:
+            k = s.folded.find(target)
+            if k >= 0 and re.match(r"\b", s.folded[k:]) and (k == 0 or not s.folded[k - 1].isalnum()):
+                return (s.ev(k, k + len(target)),)
+        return ()
+    # codes: supported when a cue of the rule lexicons for this very value is in the transcript
+    cues = _cue_evidence(field, value, t, segs)
+    if cues:
+        return cues
+    rv = rule_form.fields.get(field)
+    if rv is not None and rv.value == value:
+        return rv.evidence
+    return ()
+
+
+def _cue_evidence(field: str, value, t: Transcript, segs) -> tuple[Evidence, ...]:
+    if field == "qualification.motif":
+        hits = rules._findings(segs, rules.RuleOptions())
+        same = [h[5] for h in hits if not h[3] and h[1] == value]
+        if not same and value == "M02.04":
+            same = [h[5] for h in hits if not h[3] and h[1] == "M02.05"]
+        return tuple(same[:3])
+    if field in ("decision.type", "decision.resource", "decision.orientation"):
+        out = []
+        for s in segs:
+            if s.is_regulator is False:
+                continue
+            for pat, dec, res, orient, _w in rules.DECISIONS:
+                if (
+                    (field == "decision.type" and dec == value)
+                    or (field == "decision.resource" and res == value)
+                    or (field == "decision.orientation" and orient == value)
+                ):
+                    m = re.search(pat, s.folded)
+                    if m:
+                        out.append(s.ev(m.start(), m.end()))
+        return tuple(out[:3])
+    if field == "patient.sex":
+        rel = rules.RELATIONS_F if value == "F" else rules.RELATIONS_M
+        pron = "elle" if value == "F" else "il"
+        pat = re.compile(
+            rf"\b(ma|votre|sa|mon|son|ton|ta)\s+({rel})\b|\b{pron}\s+(a|est|respire|saigne|bouge)\b"
+        )
+        for s in segs:
+            m = pat.search(s.folded)
+            if m:
+                return (s.ev(m.start(), m.end()),)
+        return ()
+    if field == "caller.type":
+        pats = {
+            "FAMILLE": rf"\b(ma|mon|mes|votre)\s+({rules.FAMILY})\b",
+            "TIERS": rf"\b(ma|mon|un|une)\s+({rules.THIRD})\b",
+            "SUJET": rf"\b({rules.SELF})\b",
+        }
+        pats.update({code: p for p, code in rules.PROFESSION})
+        pat = pats.get(value)
+        if pat:
+            for s in segs:
+                m = re.search(pat, s.folded)
+                if m:
+                    return (s.ev(m.start(), m.end()),)
+        return ()
+    return ()
+
+
+def extract_llm(
+    transcript: Transcript,
+    llm: Callable[..., str],
+    max_new_tokens: int = 120,
+    hook: Callable[[str, int, int], None] | None = None,
+    rule_fallback: bool = True,
+) -> CallForm:
+    """Fill a call form with ``llm`` (see module doc), keeping only values the transcript supports.
+
+    With ``rule_fallback`` the fields the LLM is not asked for (priority, address, findings...)
+    come from the rule extractor, so the form stays complete; LLM values take precedence where
+    they are supported. Returns a form whose ``warnings`` say what was dropped and why.
+    """
+    rule_form = rules.extract_rules(transcript)
+    segs = rules._segments(transcript)
+    warnings = list(rule_form.warnings)
+    if not segs:
+        return CallForm({}, (), transcript.source, "llm", tuple(warnings))
+    ctx = getattr(llm, "context_length", None)
+    max_chars = 6000 if ctx is None else max(1000, min(6000, int((ctx - max_new_tokens - 400) * 2.5)))
+    prompt, cut = build_prompt(transcript, max_chars)
+    if cut:
+        warnings.append("transcription longue : le milieu de l'appel n'a pas été montré au modèle")
+    kw: dict = {"max_new_tokens": max_new_tokens, "stop": ["}"]}
+    tok = getattr(llm, "tokenizer", None)
+    if tok is not None:
+        parser_cls, tokdata, build_fn = _lmfe()
+        cache = getattr(llm, "_lmfe_tokdata", None)
+        if cache is None:
+            cache = tokdata(tok)
+            try:
+                llm._lmfe_tokdata = cache
+            except AttributeError:
+                pass
+        kw["prefix_allowed_tokens_fn"] = build_fn(cache, parser_cls(llm_json_schema()))
+    if hook:
+        hook("llm", 0, 1)
+    raw = llm(prompt, **kw)
+    if hook:
+        hook("llm", 1, 1)
+    if raw.strip() and "}" not in raw:
+        raw = raw + "}"
+    try:
+        obj = parse_output(raw)
+    except ValueError as e:
+        warnings.append(f"sortie du modèle inutilisable ({e}) : champs des règles seulement")
+        obj = {}
+    labels = {lbl: code for code, lbl in code_labels("motif").items() if lbl}
+    fields: dict[str, FieldValue] = dict(rule_form.fields) if rule_fallback else {}
+    quotes = obj.pop("preuves", None) if isinstance(obj.get("preuves"), dict) else None
+    transcript_norm = _norm(" ".join(s.text for s in transcript.segments))
+    for key, value in obj.items():
+        field = _KEYS.get(key, key if key in FIELDS else None)
+        if field is None or value in (None, "", []):
+            continue
+        if field == "qualification.motif" and isinstance(value, str) and value in labels:
+            value = labels[value]
+        if isinstance(value, str) and field == "location.city":
+            value = value.strip().lower()
+        try:
+            validate_value(field, value)
+        except ValueError as e:
+            warnings.append(f"{field} : valeur rejetée ({e})")
+            continue
+        if quotes and key in quotes and _norm(str(quotes[key])) not in transcript_norm:
+            warnings.append(
+                f"{field} : la citation du modèle n'est pas dans la transcription, valeur écartée"
+            )
+            continue
+        ev = _support(field, value, transcript, rule_form, segs)
+        if not ev:
+            warnings.append(f"{field} = {value!r} : rien dans la transcription ne l'appuie, valeur écartée")
+            continue
+        fields[field] = FieldValue(value, ev[:3], 0.7, "llm")
+    dec = fields.get("decision.type")
+    res = fields.get("decision.resource")
+    if res is not None and (dec is None or dec.value != "INTER"):
+        fields.pop("decision.resource")
+    mot = fields.get("qualification.motif")
+    prio = rules.infer_priority(
+        dec.value if dec else None,
+        res.value if res and dec and dec.value == "INTER" else None,
+        mot.value if mot else None,
+    )
+    if prio:
+        src = res or dec or mot
+        fields["qualification.priority"] = FieldValue(prio, src.evidence[:2], 0.6, src.source)
+    return CallForm(fields, rule_form.findings, transcript.source, "llm", tuple(warnings))
