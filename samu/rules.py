@@ -27,158 +27,48 @@ from samu.text import NUMBER, fold, hedged_at, negated_at, parse_number
 # lexicons (accent-folded regexes)
 
 # (finding name, regex, motif code, weight, inherently negative phrase?)
+# fmt: off
 FINDINGS: list[tuple[str, str, str, float, bool]] = [
-    (
-        "arrêt cardio-respiratoire",
-        r"arret cardiaque|arret cardio|massage cardiaque|coeur (s est )?arrete|mort subite",
-        "M01.01",
-        6,
-        False,
-    ),
-    (
-        "ne respire plus",
-        r"(ne )?respire (plus|pas|presque plus)\b(?! bien| normalement| mal)",
-        "M01.01",
-        4,
-        True,
-    ),
+    ("arrêt cardio-respiratoire", r"arret cardiaque|arret cardio|massage cardiaque|coeur (s est )?arrete|mort subite", "M01.01", 6, False),
+    ("ne respire plus", r"(ne )?respire (plus|pas|presque plus)\b(?! bien| normalement| mal)", "M01.01", 4, True),
     ("pendaison", r"\bpendu(e)?\b|pendaison|s est pendu", "M01.01", 6, False),
-    (
-        "inconscience",
-        r"inconscien|(ne )?(me )?repond (plus|pas)|(ne )?reagit (plus|pas)|(ne )?se reveille (plus|pas)|sans connaissance|dans le coma|\bcoma\b|ouvre (plus|pas) les yeux",
-        "M01.02",
-        4,
-        True,
-    ),
-    (
-        "détresse respiratoire",
-        r"(arrive|peut) (plus|pas) a respirer|etouff|suffoqu|detresse respiratoire|(levres|visage) (toutes? )?bleu|devient bleu",
-        "M01.03",
-        4,
-        False,
-    ),
-    (
-        "perte de connaissance",
-        r"perdu connaissance|perte de connaissance|evanoui|tombe dans les pommes|s est effondre",
-        "M03.10",
-        3,
-        False,
-    ),
-    (
-        "gêne respiratoire",
-        r"essouffl|du mal a respirer|respire mal|mal a respirer|gene respiratoire|crise d asthme|asthme|ventoline|siffle",
-        "M03.12",
-        3,
-        False,
-    ),
+    ("inconscience", r"inconscien|(ne )?(me )?repond (plus|pas)|(ne )?reagit (plus|pas)|(ne )?se reveille (plus|pas)|sans connaissance|dans le coma|\bcoma\b|ouvre (plus|pas) les yeux", "M01.02", 4, True),
+    ("détresse respiratoire", r"(arrive|peut) (plus|pas) a respirer|etouff|suffoqu|detresse respiratoire|(levres|visage) (toutes? )?bleu|devient bleu", "M01.03", 4, False),
+    ("perte de connaissance", r"perdu connaissance|perte de connaissance|evanoui|tombe dans les pommes|s est effondre", "M03.10", 3, False),
+    ("gêne respiratoire", r"essouffl|du mal a respirer|respire mal|mal a respirer|genee? pour respirer|pas bien pour respirer|gene respiratoire|crise d asthme|asthme|ventoline|siffle", "M03.12", 3, False),
     ("brûlure", r"brul", "M02.05", 3, False),
-    (
-        "plaie par arme",
-        r"couteau|poignard|arme blanche|par balle|arme a feu|coup de feu|tire dessus|\barme\b",
-        "M02.07",
-        5,
-        False,
-    ),
-    ("plaie", r"\bplaie|coupe(e)? (au|a la|le)|entaille|ouvert(e)? (au|a la)", "M02.06", 2, False),
+    ("plaie par arme", r"couteau|poignard|arme blanche|par balle|arme a feu|coup de feu|tire dessus|\barme\b", "M02.07", 5, False),
+    ("plaie", r"\bplaie|coupe(e)? (au|a la|le)|entaille|ouvert(e)? (au|a la)", "M02.06", 1, False),
     ("saignement", r"saign|\bsang\b|hemorrag", "M02.01", 2, False),
     ("vomissement de sang", r"vomi\w* (du |de )?sang|hematemese|crache du sang", "M03.18", 5, False),
-    (
-        "accident de la route",
-        r"accident|renverse|percute|scooter|\bmoto\b|\bvelo\b|voiture",
-        "M02.07",
-        3,
-        False,
-    ),
-    (
-        "chute",
-        r"(est|suis|sont) tombe|chute|par terre|au sol|(arrive|peux|peut) (pas|plus) a (se |la |le |me )?relever",
-        "M06.03",
-        2,
-        False,
-    ),
-    ("coups", r"\bcoups?\b|frappe|battu|tabasse|agress", "M02.06", 3, False),
-    (
-        "accouchement",
-        r"accouch|perdu les eaux|poche des eaux|contractions|bebe (arrive|sort)|envie de pousser",
-        "M03.01",
-        6,
-        False,
-    ),
+    ("accident de la route", r"accident|renverse|percute|scooter|\bmoto\b|\bvelo\b|voiture", "M02.07", 3, False),
+    ("chute", r"(est|suis|sont) tombe|chute|par terre|au sol", "M06.03", 2, False),
+    ("ne peut pas se relever", r"(arrive|peux|peut|arrivons|arrivent) (pas|plus) a (se |la |le |me |les )?relever|(la|le) relever", "M06.03", 5, True),
+    ("coups", r"coups? de (poing|pied|tete|batte|couteau|boule)|des coups|roue de coups|frappe|battu|tabasse|agress", "M02.06", 3, False),
+    ("accouchement", r"accouch|perdu les eaux|perte des eaux|poche des eaux|contractions|bebe (arrive|sort)|envie de pousser", "M03.01", 6, False),
     ("grossesse", r"enceinte|grossesse", "M03.02", 1, False),
-    (
-        "douleur thoracique",
-        r"(mal|douleurs?) (a |dans )?(la )?poitrine|douleur thoracique|mal au (coeur|thorax)|serre (dans )?la poitrine|oppression",
-        "M03.06",
-        5,
-        False,
-    ),
-    (
-        "signes d'AVC",
-        r"\bavc\b|paralys|bouche (de travers|tordue)|visage de travers|(arrive|peut) (plus|pas) a parler|parle (bizarrement|plus)|bouge (plus|pas) (son|le|sa|du) (bras|jambe)|hemipleg",
-        "M03.08",
-        5,
-        True,
-    ),
+    ("douleur thoracique", r"(mal|douleurs?) (a |dans )?(la )?poitrine|douleur thoracique|mal au (coeur|thorax)|serre (dans )?la poitrine|oppression", "M03.06", 5, False),
+    ("signes d'AVC", r"\bavc\b|paralys|bouche (de travers|tordue)|visage de travers|(arrive|peut) (plus|pas) a parler|parle (bizarrement|plus)|bouge (plus|pas) (son|le|sa|du) (bras|jambe)|hemipleg", "M03.08", 5, True),
     ("convulsions", r"convuls|epilep|crise d epilepsie|tremble de partout", "M03.07", 4, False),
-    (
-        "malaise",
-        r"malaise|se sent (pas bien|mal)|me sens (pas bien|mal)|tete qui tourne|vertige",
-        "M03.09",
-        2,
-        True,
-    ),
+    ("malaise", r"malaise|se sent (pas bien|mal)|me sens (pas bien|mal)|tete qui tourne|vertige", "M03.09", 2, True),
     ("céphalée", r"mal (a|de) (la )?tete|migraine|cephal", "M03.11", 2, False),
     ("fièvre", r"fievre|temperature|\b(38|39|40|41) (degres|de fievre)|\bcovid|grippe", "M03.14", 3, False),
     ("allergie", r"allerg|urticaire|gonfl|oedeme|piqure|piquee?\b", "M03.15", 3, False),
-    (
-        "trouble psychiatrique",
-        r"suicid|se tuer|me tuer|veut mourir|en finir|depress|psychiatr|schizo|bipolaire|delire|entend des voix|se scarifi",
-        "M03.16",
-        4,
-        False,
-    ),
-    ("tétanie", r"tetanie|spasmophil", "M03.17", 6, False),
-    (
-        "agitation, anxiété",
-        r"crise d angoisse|angoiss|panique|fourmill|crispe|hyperventil|agite|agitation",
-        "M03.17",
-        3,
-        False,
-    ),
-    (
-        "douleur abdominale",
-        r"mal au ventre|douleurs? (au|du|dans le) ventre|douleur abdominale|mal a l estomac|colique",
-        "M03.20",
-        4,
-        False,
-    ),
-    ("trouble digestif", r"vomi|nause|diarrh|constip", "M03.21", 2, False),
+    ("trouble psychiatrique", r"suicid|se tuer|me tuer|veut mourir|en finir|depress|psychiatr|schizo|bipolaire|delire|entend des voix|se scarifi", "M03.16", 4, False),
+    ("tétanie", r"tetanie|spasmophil|hyperventil", "M03.17", 6, False),
+    ("agitation, anxiété", r"crise d angoisse|angoiss|panique|fourmill|crispe|agite|agitation", "M03.17", 3, False),
+    ("douleur abdominale", r"mal au ventre|douleurs? (au|du|dans le) ventre|douleur abdominale|mal a l estomac|colique", "M03.20", 4, False),
+    ("trouble digestif", r"(?<!faire )(?<!fait )vomi|nause|diarrh|constip", "M03.21", 2, False),
     ("douleur", r"\bmal\b|douleur|souffr", "M03.22", 0.5, False),
-    (
-        "intoxication médicamenteuse",
-        r"(avale|pris|prise|prendre|bu)\b.{0,40}(medicaments|cachets|comprimes|boite|plaquette|pilules)|surdose|overdose|tentative de suicide|intox",
-        "M04.01",
-        5,
-        False,
-    ),
-    (
-        "intoxication accidentelle",
-        r"(avale|bu|mange)\b.{0,30}(produit|javel|detergent|champignon|pile)|monoxyde|fuite de gaz",
-        "M04.02",
-        4,
-        False,
-    ),
+    ("intoxication médicamenteuse", r"(avale|pris|prise|prendre|bu)\b.{0,40}(medicaments|cachets|comprimes|boite|plaquette|pilules)|surdose|overdose|tentative de suicide|intox", "M04.01", 5, False),
+    ("intoxication accidentelle", r"(avale|bu|mange)\b.{0,30}(produit|javel|detergent|champignon|pile)|monoxyde|fuite de gaz", "M04.02", 4, False),
     ("ivresse", r"\bivre|bourre|alcool|trop bu|a bu\b|saoul|alcoolis", "M04.03", 3, False),
-    ("décès", r"decede|(est|etait) mort(e)?\b|rigide|raide et froid", "M06.01", 5, False),
+    ("décès", r"decede|deces|rigide|raide et froid", "M06.01", 5, False),
+    ("mort", r"(il|elle) (est|etait) mort(e)?\b", "M06.01", 2, False),
     ("problème social", r"\bsdf\b|sans abri|a la rue\b|sans domicile", "M05.01", 3, False),
-    (
-        "demande de conseil",
-        r"(voulais|voudrais|veux) (un |des )?(conseil|renseignement|savoir)|quelle dose|est ce que je peux lui donner",
-        "M06.02",
-        2,
-        False,
-    ),
+    ("demande de conseil", r"(voulais|voudrais|veux) (un |des )?(conseil|renseignement|savoir)|quelle dose|est ce que je peux lui donner", "M06.02", 2, False),
 ]
+# fmt: on
 # findings that upgrade a motif when seen together (refinements, not extra symptoms)
 # Hub Santé "brûlure grave": face/neck, deep (white/black, painless) or third degree, or very extensive
 SEVERE_BURN = r"visage|\bcou\b|troisieme degre|3e degre|carbonis|insensible|tout le corps|voies respiratoires"
@@ -356,6 +246,11 @@ def _caller_side(segs: list[_Seg], opts: RuleOptions) -> list[tuple[_Seg, float]
         elif not s.is_question:
             if opts.regulator_statements:
                 out.append((s, 0.6))
+        elif i < 6 and re.search(
+            r"vous (m )?appelez|c est (bien )?(ca|cela)|si j ai bien compris|on m a dit", s.folded
+        ):
+            # the regulator's opening reformulation of what the call-taker reported
+            out.append((s, 0.9))
         else:
             # a reformulation the caller confirms ("votre mère a mal à la poitrine, c'est ça ?" "oui")
             nxt = next((n for n in segs[i + 1 : i + 3] if not n.is_regulator), None)
@@ -369,15 +264,23 @@ def _caller_side(segs: list[_Seg], opts: RuleOptions) -> list[tuple[_Seg, float]
 def _findings(
     segs: list[_Seg], opts: RuleOptions
 ) -> list[tuple[str, str, float, bool, bool, Evidence, float]]:
-    """(name, motif, weight, negated, hedged, evidence, confidence) for every finding mention."""
+    """(name, motif, weight, negated, hedged, evidence, confidence) for every finding mention.
+
+    Within a segment, a mention overlapped by a heavier one is dropped ("vomi du sang" is not
+    also "vomi")."""
     hits = []
     for s, w in _caller_side(segs, opts):
+        local = []
         for name, pat, motif, weight, inherent in FINDINGS:
             for m in re.finditer(pat, s.folded):
-                neg = False if inherent else negated_at(s.folded, m.start(), m.end())
-                hed = hedged_at(s.folded, m.start(), m.end())
-                conf = w * (0.6 if hed else 1.0)
-                hits.append((name, motif, weight, neg, hed, s.ev(m.start(), m.end()), conf))
+                local.append((m.start(), m.end(), name, motif, weight, inherent))
+        for a, b, name, motif, weight, inherent in local:
+            if any(a2 < b and a < b2 and w2 > weight for a2, b2, _n, _m, w2, _i in local):
+                continue
+            neg = False if inherent else negated_at(s.folded, a, b)
+            hed = hedged_at(s.folded, a, b)
+            conf = w * (0.6 if hed else 1.0)
+            hits.append((name, motif, weight, neg, hed, s.ev(a, b), conf))
     return hits
 
 
@@ -605,10 +508,10 @@ def infer_priority(
     decision: str | None, resource: str | None, motif: str | None, orientation: str | None = None
 ) -> str | None:
     """The regulation priority implied by the decision (rule shared with the annotation guide):
-    SMUR sent or a vital-distress motif (M01.*) → P0; firefighters or ambulance sent → P1;
+    SMUR sent or a suspected cardiac/respiratory arrest (M01.01) → P0; firefighters or ambulance sent → P1;
     a doctor sent, or the patient directed to an emergency department → P2; advice, a telephone
     prescription or a consultation with a doctor → P3; no decision at all → P2."""
-    if resource == "SMUR" or (motif or "").startswith("M01"):
+    if resource == "SMUR" or motif == "M01.01":
         return "P0"
     if decision == "INTER" and resource in ("SIS", "TSU", "AASC", "HOSPIT"):
         return "P1"
