@@ -606,7 +606,9 @@ class _Lexicon:
 
     def candidate(self, t: _Tok, *, after_trigger: bool) -> bool:
         """Could this token be (part of) a name?"""
-        if not self.is_alpha(t) or t.norm in self.keep or t.full in self.common:
+        if not self.is_alpha(t) or t.norm in self.keep:
+            return False
+        if t.core_start != t.start and t.full in self.common:  # "d'accord", "c'est"
             return False
         if t.norm.endswith("-") and any(k.startswith(t.norm[:-1]) for k in self.keep):
             return False  # a drug or acronym cut short: "XA- non XARELTO"
