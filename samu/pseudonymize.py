@@ -40,6 +40,7 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from asr.transcript import Transcript, Word
@@ -65,9 +66,10 @@ KEY_FORMAT = "llm4all-pseudo-key"
 KEY_VERSION = 1
 
 # overlap resolution: longer spans first, then this order
-_PRIORITY = {"NIR": 0, "TEL": 1, "DATE_NAISSANCE": 2, "ADRESSE": 3, "NOM": 4}
+_PRIORITY = {"NIR": 0, "DATE_NAISSANCE": 1, "TEL": 2, "ADRESSE": 3, "NOM": 4}
 
 
+@lru_cache(maxsize=1 << 16)
 def _fold(s: str) -> str:
     """Lower-case without accents (``Éloïse`` -> ``eloise``); same length is not guaranteed."""
     s = unicodedata.normalize("NFKD", s.casefold())
@@ -401,8 +403,8 @@ _TENS = {
 _NUMWORDS = sorted([*_UNITS, *_TENS, "zéro", "cent", "cents", "mille"], key=len, reverse=True)
 _NW = "(?:" + "|".join(_NUMWORDS) + ")"
 _NUM_ITEM = re.compile(rf"\d+|{_NW}|et", re.I)
-# a run of numbers in digits or words, separated by spaces, hyphens, dots or commas
-_NUM_RUN = re.compile(rf"(?<![\w'’])(?:\d+|{_NW})(?:(?:[\s,.\-/]|\s*et\s+)+(?:\d+|{_NW}))*(?![\w'’])", re.I)
+# a run of numbers in digits or words, separated by spaces, hyphens, dots or commas (not slashes: dates)
+_NUM_RUN = re.compile(rf"(?<![\w'’/])(?:\d+|{_NW})(?:(?:[\s,.\-]|\s*et\s+)+(?:\d+|{_NW}))*(?![\w'’/])", re.I)
 
 
 def _teen(items: list[str], i: int) -> tuple[int, int] | None:
@@ -746,9 +748,7 @@ def _number_spans(text: str) -> list[Entity]:
                 acc += groups[j][0]
                 j += 1
             need = 11 if intl else 10
-            if len(acc) == need or (
-                len(acc) >= need - 2 and (j == len(groups) or tel_ctx) and len(acc) <= need
-            ):
+            if len(acc) == need or (tel_ctx and need - 2 <= len(acc) < need):
                 start = groups[i][1]
                 if intl:
                     start = len(before) - (1 if before.endswith("+") else 4)
