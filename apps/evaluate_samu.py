@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=("all", "dev", "test"),
         default="all",
-        help="sous-ensemble des fiches de référence : dev (rang pair), test (rang impair) ou all",
+        help="sous-ensemble des fiches (samu/gold_splits.json) : dev (ayant servi à écrire les règles), "
+        "test (annotées ensuite, jamais utilisées pour régler) ou all (défaut)",
     )
     p.add_argument("--limit", type=int, default=0, help="n'évaluer que les N premiers appels (0 = tous)")
     p.add_argument("--json", default=None, help="fichier JSON du rapport (défaut : aucun)")
@@ -54,14 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def split_calls(calls: list[str], split: str) -> list[str]:
-    """Deterministic dev/test split of the sorted gold calls (even / odd rank)."""
+def split_calls(calls: list[str], split: str, gold_dir: Path | None = None) -> list[str]:
+    """The gold calls of a split, from ``gold_splits.json`` next to the gold directory: ``dev``
+    (the calls the rules were written against) and ``test`` (annotated afterwards, never used
+    for tuning). Without a splits file every call is ``all``."""
     calls = sorted(calls)
-    if split == "dev":
-        return calls[0::2]
-    if split == "test":
-        return calls[1::2]
-    return calls
+    if split == "all":
+        return calls
+    from samu.gold import GOLD_DIR
+
+    f = (gold_dir or GOLD_DIR).parent / "gold_splits.json"
+    if not f.exists():
+        raise ValueError(f"no split file {f}: use --split all")
+    wanted = set(json.loads(f.read_text(encoding="utf-8")).get(split, []))
+    return [c for c in calls if c in wanted]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     if not gold:
         print("erreur : aucune fiche de référence", file=sys.stderr)
         return 2
-    calls = split_calls(list(gold), args.split)
+    try:
+        calls = split_calls(list(gold), args.split, Path(args.gold) if args.gold else None)
+    except ValueError as e:
+        print(f"erreur : {e}", file=sys.stderr)
+        return 2
     if args.limit > 0:
         calls = calls[: args.limit]
     report = Report()

@@ -65,6 +65,7 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("ivresse", r"\bivre|bourre|alcool|trop bu|a bu\b|saoul|alcoolis", "M04.03", 3, False),
     ("décès", r"decede|deces|rigide|raide et froid", "M06.01", 5, False),
     ("mort", r"(il|elle) (est|etait) mort(e)?\b", "M06.01", 2, False),
+    ("ne répond pas au téléphone", r"(repond|decroche) (plus|pas) (au|a son|a mes|a nos|a ses) (telephone|appels?|portable)|(repond|decroche) (plus|pas) quand (j|on) (l )?appel", "M06.04", 6, True),
     ("problème social", r"\bsdf\b|sans abri|a la rue\b|sans domicile", "M05.01", 3, False),
     ("demande de conseil", r"(voulais|voudrais|veux) (un |des )?(conseil|renseignement|savoir)|quelle dose|est ce que je peux lui donner", "M06.02", 2, False),
 ]
@@ -96,7 +97,7 @@ LANGUAGE = r"je parle pas (bien )?francais|parle pas francais|english|no french|
 # decision cues in the regulator's turns: (regex, decision, resource, orientation, weight)
 DECISIONS: list[tuple[str, str, str | None, str | None, float]] = [
     (
-        r"\bsmur\b|equipe (medicale|de reanimation|du samu|du smur)|ambulance de reanimation|(envoie|envoyer|envoyons|declenche|envoye) (le |la |une |un )?(samu|reanimation|medecin du samu|medecin urgentiste)|medecin du samu (va|vient|arrive)|urgentiste",
+        r"\bsmur\b|equipe (medicale|de reanimation|du samu|du smur)|ambulance de reanimation|(envoie|envoyer|envoyons|declenche|envoye)\b.{0,40}\b(samu|reanimation|medecin du samu|medecin urgentiste)\b|(le |l equipe du )samu (va|vient|arrive)|medecin du samu (va|vient|arrive)|urgentiste",
         "INTER",
         "SMUR",
         None,
@@ -105,21 +106,21 @@ DECISIONS: list[tuple[str, str, str | None, str | None, float]] = [
     (r"pompiers?|(les |des |envoie |envoyer |envoyons )secours\b(?! a personne)", "INTER", "SIS", None, 4),
     (r"\bambulance|ambulancier", "INTER", "TSU", None, 3),
     (
-        r"sos medecin|medecin de garde|medecin de permanence|(faire |fais |va |vais )?passer (un|le) medecin|(un |le )?medecin (qui )?(va|vient|viendra|passera|a domicile|chez vous)|envoyer un medecin|envoie un medecin|infirmi\w+ (va|passera|viendra)",
+        r"sos medecin|medecin de garde|medecin de permanence|(faire |fais |va |vais )?passer (un|le) medecin|(un |le )?medecin (qui )?(va|vient|viendra|passera|a domicile|chez vous)|envoyer un medecin|envoie un medecin|medecin pour (qu il )?passe|infirmi\w+ (va|passera|viendra)",
         "INTER",
         "LIBERAL",
         None,
         3,
     ),
     (
-        r"(aller|allez|emmenez|emmener|amenez|amener|conduisez|conduire|rendre|rendez vous|presentez vous|passer|direction|transporter|emmene|emmeneront|conduiront|transporteront)\b.{0,35}(urgences|hopital|clinique)",
+        r"(aller|allez|aille|ailles|emmenez|emmener|amenez|amener|conduisez|conduire|rendre|rendez vous|presentez vous|passer|direction|transporter|emmene|emmeneront|conduiront|transporteront)\b.{0,35}(urgences|hopital|clinique)",
         "ORIENT",
         None,
         "URGENCES",
         3,
     ),
     (
-        r"(consultez|consulter|voir|appelez|appeler|prendre rendez vous|rendez vous|contacter|contactez)\b.{0,30}(medecin traitant|votre medecin|son medecin|generaliste|pediatre|cabinet|maison medicale|specialiste|psychiatre|sage femme)",
+        r"(consultez|consulter|consulte|voir|voie|voyez|appelez|appeler|prendre rendez vous|rendez vous|contacter|contactez)\b.{0,30}(medecin traitant|un medecin|votre medecin|son medecin|generaliste|pediatre|cabinet|maison medicale|maison de sante|specialiste|psychiatre|sage femme)",
         "ORIENT",
         None,
         "CABINET",
@@ -140,6 +141,7 @@ DECISIONS: list[tuple[str, str, str | None, str | None, float]] = [
         1,
     ),
 ]
+SAME_DAY = r"dans la journee|aujourd hui|ce soir|cet apres midi|dans l apres midi|maison medicale|des que possible|rapidement|dans les (deux|trois|quatre|2|3|4) heures"
 NO_DECISION_NEG = r"\b(pas besoin|pas la peine|pas necessaire|inutile|je n envoie pas|on n envoie pas|j envoie pas|on envoie pas|n est pas necessaire)\b"
 
 HISTORY = r"(il|elle|je|on) (est|suis|a|ai) (diabetique|asthmatique|epileptique|cardiaque|hypertendu|hypertendue|enceinte|dialyse)|antecedent|(a|ai) deja (fait|eu)|opere|cancer|alzheimer|parkinson|insuffisan|bronchite chronique|\bbpco\b|diabete|tension|handicap|schizophren|bipolaire|depressi"
@@ -481,6 +483,12 @@ def _decision(segs: list[_Seg]) -> tuple[FieldValue | None, FieldValue | None, F
     for dec, _res, _o, w, _e, _i in found:
         by_dec[dec] = by_dec.get(dec, 0.0) + w
     dec = max(by_dec, key=lambda d: (order[d] if by_dec[d] >= 2 or d == "CONSEIL" else -1, by_dec[d]))
+    if dec == "INTER" and "ORIENT" in by_dec and not any(f[1] == "SMUR" for f in found):
+        # the decision can change during the call: the later of dispatch and orientation wins
+        last = {d: max(f[5] for f in found if f[0] == d) for d in ("INTER", "ORIENT")}
+        n_orient = sum(1 for f in found if f[0] == "ORIENT")
+        if last["ORIENT"] > last["INTER"] and n_orient >= 2:
+            dec = "ORIENT"
     ev = tuple(f[4] for f in found if f[0] == dec)[:3]
     decision = FieldValue(dec, ev, min(1.0, 0.5 + by_dec[dec] / 10))
     resource = None
@@ -748,6 +756,12 @@ def extract_rules(
     )
     if prio and (dec or motif):
         evs = tuple((res or dec or motif).evidence[:2])
+        if prio == "P3" and dec and dec.value == "ORIENT":
+            # a consultation the same day is P2 (annotation guide); "within days" stays P3
+            same_day = _first(segs, SAME_DAY, caller_only=False, limit=1)
+            if same_day and same_day[0][0].is_regulator is not False:
+                prio = "P2"
+                evs = evs + (same_day[0][0].ev(same_day[0][1].start(), same_day[0][1].end()),)
         fields["qualification.priority"] = FieldValue(prio, evs, 0.6)
     findings = _merge_findings(hits, opts)
     if hook:

@@ -1,0 +1,132 @@
+"""``llm4all samu-form INPUTS... --out DIR``: transcripts (or audio) → SAMU call forms.
+
+Writes ``<name>.form.json`` (our form: every field with its evidence) and ``<name>.rs-eda.json``
+(the Hub Santé RS-EDA message, validated against ``RS-EDA.schema.json`` before it is written).
+Same batch behaviour as ``transcribe``: progress, atomic writes, a bad file is reported and the
+batch goes on, finished inputs are skipped unless ``--overwrite``, exit code 1 when anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from apps.batch import BatchResult, expand_inputs, output_stems
+from asr.audio import is_audio_path
+from asr.transcript import atomic_write_text
+
+log = logging.getLogger(__name__)
+TRANSCRIPT_EXT = (".json", ".srt", ".vtt", ".rttm", ".txt")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="llm4all samu-form",
+        description="Transcriptions (JSON, simsamu JSON/SRT) ou audio -> fiches d'appel SAMU avec preuves, "
+        "et message Hub Santé RS-EDA validé.",
+    )
+    p.add_argument("inputs", nargs="+", help="fichiers ou dossiers (transcriptions ou audio)")
+    p.add_argument("--out", required=True, help="dossier de sortie")
+    p.add_argument(
+        "--extractor",
+        choices=("rules", "llm"),
+        default="rules",
+        help="rules (défaut, sans modèle) ou llm (modèle de langue, décodage contraint au schéma)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="pour --extractor llm : gemma3-270m (défaut), smollm2, ou un dossier de modèle transformers",
+    )
+    p.add_argument(
+        "--org", default="fr.health.samu000", help="identifiant de l'organisation émettrice (RS-EDA)"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="refaire les fichiers dont les sorties existent déjà"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="sans barres de progression")
+    return p
+
+
+def _accept(p: Path) -> bool:
+    name = p.name.lower()
+    if name.endswith((".form.json", ".rs-eda.json")):
+        return False
+    return p.suffix.lower() in TRANSCRIPT_EXT or is_audio_path(p)
+
+
+def load_input(path: Path, quiet: bool = True):
+    """A :class:`Transcript` from a transcript file, or from audio through the speech front end."""
+    if is_audio_path(path):
+        from asr.pipeline import transcribe
+
+        return transcribe(path)
+    from asr.transcript import read_transcript
+
+    try:
+        return read_transcript(path)
+    except (json.JSONDecodeError, KeyError, TypeError, IndexError) as e:
+        raise ValueError(f"transcription illisible ({type(e).__name__}: {e})") from e
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    from tqdm import tqdm
+
+    from samu import extract_form
+    from samu.export import to_rs_eda, validate_rs_eda, write_form
+
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        print(f"erreur : --out {out} existe et n'est pas un dossier", file=sys.stderr)
+        return 2
+    llm = None
+    if a.extractor == "llm":
+        from core_training.generate import LocalLLM
+
+        try:
+            llm = LocalLLM(a.model)
+        except (ValueError, RuntimeError, OSError) as e:
+            print(f"erreur : modèle {a.model or 'gemma3-270m'} : {e}", file=sys.stderr)
+            return 2
+    elif a.model:
+        print("erreur : --model ne sert qu'avec --extractor llm", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    files, bad = expand_inputs(a.inputs, _accept)
+    res = BatchResult(failed=list(bad))
+    stems = output_stems(files)
+    bar = tqdm(files, desc="appels", unit="appel", disable=a.quiet, file=sys.stderr)
+    for f in bar:
+        form_path = out / f"{stems[f]}.form.json"
+        msg_path = out / f"{stems[f]}.rs-eda.json"
+        if not a.overwrite and form_path.exists() and msg_path.exists():
+            res.skipped.append(str(f))
+            continue
+        bar.set_postfix_str(f.name)
+        try:
+            t = load_input(f)
+            form = extract_form(t, a.extractor, llm=llm)
+            msg = to_rs_eda(form, case_ref=stems[f], org=a.org)
+            errors = validate_rs_eda(msg)
+            if errors:
+                raise RuntimeError("message RS-EDA non conforme au schéma : " + " ; ".join(errors[:3]))
+            write_form(form, form_path)
+            atomic_write_text(msg_path, json.dumps(msg, ensure_ascii=False, indent=2) + "\n")
+        except Exception as e:  # one bad file never stops the batch
+            why = str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
+            res.failed.append((str(f), why))
+            log.debug("failed on %s", f, exc_info=True)
+            continue
+        for w in form.warnings:
+            print(f"  {f.name} : {w}", file=sys.stderr)
+        res.done.append(str(f))
+    print(res.summary(), file=sys.stderr)
+    return 0 if res.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
