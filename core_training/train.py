@@ -394,7 +394,8 @@ def train_loop(
         resume: continue from the latest checkpoint in ``out_dir/checkpoints`` when there is one.
 
     Returns:
-        The metric records of the whole run (read back from ``metrics.jsonl``), one per step:
+        The step records of the whole run (read back from ``metrics.jsonl``, where other records
+        with ``step`` 0, such as an evaluation before training, are kept), one per step:
         ``step`` (1-based), ``loss``, ``lr``, ``grad_norm``, ``tokens``, ``seconds`` and the
         loss function's own metrics.
     """
@@ -438,11 +439,10 @@ def train_loop(
     else:
         if ckpt_dir.exists():
             shutil.rmtree(ckpt_dir)
-        if metrics_path.exists():
-            metrics_path.unlink()
+        truncate_metrics(metrics_path, 0)  # keeps the caller's step-0 records (evaluation before training)
         seed_everything(opts.seed)
 
-    total_tokens = sum(r.get("tokens", 0) for r in read_metrics(metrics_path))
+    total_tokens = sum(r.get("tokens", 0) for r in read_metrics(metrics_path) if "loss" in r)
     t0 = time.perf_counter()
     if hook:
         hook("train", start, opts.steps)
@@ -505,4 +505,4 @@ def train_loop(
         if hook:
             hook("train", done, opts.steps)
     model.eval()
-    return read_metrics(metrics_path)
+    return [r for r in read_metrics(metrics_path) if "loss" in r]

@@ -10,6 +10,15 @@ from core_training.grow import expand_blocks, freeze_except_new_blocks, growth_p
 from tests.core_training.tiny import TINY_KINDS, logits, random_ids, tiny_model
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: one thread is far faster than two on a shared CPU (no sync spinning)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def test_growth_plan():
     assert growth_plan(4, 2) == [0, 1, 1, 2, 3, 3]
     assert growth_plan(3, 2) == [0, 1, 1, 2]

@@ -11,6 +11,15 @@ from core_training.train import BlockBatches, TrainOptions, train_loop
 from tests.core_training.tiny import logits, random_ids, tiny_model
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: one thread is far faster than two on a shared CPU (no sync spinning)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def test_targets_and_bad_targets():
     model = tiny_model("qwen2")
     assert lora_targets(model) == [

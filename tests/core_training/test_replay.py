@@ -8,6 +8,15 @@ import torch
 from core_training.replay import MixedBatches, replay_plan
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: one thread is far faster than two on a shared CPU (no sync spinning)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _blocks(n, start, length=8):
     # every row starts with a distinct marker so a batch row can be traced back to its source
     rows = torch.arange(start, start + n).unsqueeze(1).repeat(1, length)
