@@ -105,7 +105,7 @@ def parse_args(cls, args: list[str]) -> tuple[str | None, dict[str, str], bool, 
             nxt = args[i + 1] if i + 1 < len(args) else None
             if name in fields and _is_bool(hints[name]) and (nxt is None or nxt.startswith("--")):
                 value = "true"
-            elif nxt is None:
+            elif nxt is None or nxt.startswith("--"):
                 raise UsageError(f"--{key} : valeur manquante")
             else:
                 value = nxt
