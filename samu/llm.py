@@ -318,12 +318,14 @@ def extract_llm(
     if res is not None and (dec is None or dec.value != "INTER"):
         fields.pop("decision.resource")
     mot = fields.get("qualification.motif")
+    ori = fields.get("decision.orientation")
     prio = rules.infer_priority(
         dec.value if dec else None,
         res.value if res and dec and dec.value == "INTER" else None,
         mot.value if mot else None,
+        ori.value if ori else None,
     )
-    if prio:
-        src = res or dec or mot
+    src = res or dec or mot
+    if prio and src is not None:
         fields["qualification.priority"] = FieldValue(prio, src.evidence[:2], 0.6, src.source)
     return CallForm(fields, rule_form.findings, transcript.source, "llm", tuple(warnings))
