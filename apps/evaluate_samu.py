@@ -44,10 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simsamu", default=str(DEFAULT_SIMSAMU), help="dossier simsamu (transcriptions)")
     p.add_argument(
         "--split",
-        choices=("all", "dev", "test"),
+        choices=("all", "dev", "test", "test2"),
         default="all",
         help="sous-ensemble des fiches (samu/gold_splits.json) : dev (ayant servi à écrire les règles), "
-        "test (annotées ensuite, jamais utilisées pour régler) ou all (défaut)",
+        "test (annotées ensuite, ont servi à régler après une mesure), test2 (annotées en dernier, mesurées une fois) ou all (défaut)",
     )
     p.add_argument("--limit", type=int, default=0, help="n'évaluer que les N premiers appels (0 = tous)")
     p.add_argument("--json", default=None, help="fichier JSON du rapport (défaut : aucun)")
