@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="pour --extractor llm : gemma3-270m (défaut), smollm2, ou un dossier de modèle transformers",
     )
     p.add_argument(
+        "--pseudonymize-key",
+        default=None,
+        metavar="CLE.json",
+        help="pseudonymiser chaque transcription avant extraction et export (noms, téléphones, adresses, "
+        "dates de naissance, NIR) ; la clé de réidentification est écrite (ou complétée) dans ce fichier, "
+        "hors du dossier de sortie",
+    )
+    p.add_argument(
         "--org", default="fr.health.samu000", help="identifiant de l'organisation émettrice (RS-EDA)"
     )
     p.add_argument(
@@ -95,6 +103,22 @@ def main(argv: list[str] | None = None) -> int:
     elif a.model:
         print("erreur : --model ne sert qu'avec --extractor llm", file=sys.stderr)
         return 2
+    key = key_path = None
+    if a.pseudonymize_key:
+        from samu.pseudonymize import PseudoKey
+
+        key_path = Path(a.pseudonymize_key)
+        if key_path.resolve().is_relative_to(out.resolve()):
+            print(
+                f"erreur : la clé {key_path} ne doit pas être dans le dossier de sortie {out}",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            key = PseudoKey.load(key_path) if key_path.exists() else PseudoKey()
+        except ValueError as e:
+            print(f"erreur : {e}", file=sys.stderr)
+            return 2
     out.mkdir(parents=True, exist_ok=True)
     files, bad = expand_inputs(a.inputs, _accept)
     res = BatchResult(failed=list(bad))
@@ -109,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix_str(f.name)
         try:
             t = load_input(f)
+            if key is not None:
+                from samu.pseudonymize import pseudonymize
+
+                t, new_key = pseudonymize(t, key)
+                if len(new_key) != len(key):
+                    new_key.save(key_path)  # the key first: an output never exists without its key
+                key = new_key
             form = extract_form(t, a.extractor, llm=llm)
             msg = to_rs_eda(form, case_ref=stems[f], org=a.org)
             errors = validate_rs_eda(msg)
