@@ -27,6 +27,16 @@ from transformers import (  # noqa: E402
 
 TINY_KINDS = ("llama", "qwen2", "mistral", "gemma3")
 
+FRENCH_SAMPLE = [
+    "medecin : bonjour, vous appelez pour votre frère ?",
+    "patient : oui, il s'est blessé au bras avec un couteau.",
+    "medecin : est-ce qu'il respire normalement ? il est conscient ?",
+    "patient : oui il parle, mais il saigne beaucoup, je suis très inquiète.",
+    "medecin : d'accord, on vous envoie une équipe, restez à côté de lui.",
+    "P1 : Monsieur le ministre, la réforme des retraites est-elle juste ?",
+    "EM : Je crois que c'est une réforme nécessaire pour notre pays.",
+]
+
 _COMMON = dict(
     hidden_size=32,
     intermediate_size=64,
@@ -38,6 +48,31 @@ _COMMON = dict(
     eos_token_id=2,
     pad_token_id=0,
 )
+
+
+def tiny_tokenizer(texts=None, vocab_size: int = 400):
+    """A real byte-level BPE tokenizer trained in milliseconds on French sentences (offline).
+
+    Special tokens: ``<pad>`` = 0, ``<bos>`` = 1 (added in front of every encoding), ``<eos>`` = 2,
+    matching :func:`tiny_config`. Any text encodes (256-symbol byte alphabet).
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<pad>", "<bos>", "<eos>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(texts or FRENCH_SAMPLE) * 3, trainer)
+    tok.post_processor = processors.TemplateProcessing(single="<bos> $A", special_tokens=[("<bos>", 1)])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>"
+    )
 
 
 def tiny_config(kind: str = "llama", vocab_size: int = 128, **overrides):
