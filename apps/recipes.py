@@ -26,6 +26,10 @@ STAGES = {
     "perplexity": "perplexité",
     "calibration": "calibration",
     "prune": "élagage",
+    "prune_width": "élagage (largeur)",
+    "prune_depth": "élagage (profondeur)",
+    "activations": "activations",
+    "grams": "activations (Gram)",
     "svd": "SVD",
     "trim": "vocabulaire",
 }

@@ -50,7 +50,7 @@ def main(cfg: SvdConfig, hook: Hook | None = None) -> dict:
 
         calib = calibration(cfg, tok, texts)
         out, info = unpack_transform(
-            svd.compress_svd(model, cfg.ratio, method=cfg.method, calib=calib), model
+            svd.compress_svd(model, cfg.ratio, method=cfg.method, calib=calib, hook=hook), model
         )
         return out, tok, info
 

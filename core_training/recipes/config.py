@@ -536,19 +536,13 @@ def blocks_for(texts: list[str], tokenizer, block_size: int, max_tokens: int = 0
 
 
 def is_svd_dir(path: str | os.PathLike) -> bool:
-    """True for a directory written by :func:`core_training.svd.save_svd`."""
+    """True for a directory written by :func:`core_training.svd.save_svd` (factorised weights)."""
     p = Path(str(path)).expanduser()
-    if not p.is_dir():
+    if not (p / "config.json").is_file():
         return False
-    try:
-        from core_training import svd
-    except ImportError:
-        return False
-    check = getattr(svd, "is_svd_dir", None)
-    if check is not None:
-        return bool(check(p))
-    marker = getattr(svd, "SVD_MARKER", None) or getattr(svd, "MARKER", None)
-    return bool(marker and (p / marker).exists())
+    from core_training import svd
+
+    return svd.is_svd_checkpoint(p)
 
 
 def load_model(ref: str):
@@ -557,17 +551,16 @@ def load_model(ref: str):
     The model is float32 on CPU, in eval mode.
     """
     if is_svd_dir(ref):
-        from core_training import svd
-
-        loaded = svd.load_svd(str(Path(ref).expanduser()))
-        if isinstance(loaded, tuple):
-            return loaded[0].eval(), loaded[1]
         from transformers import AutoTokenizer
 
-        tok = AutoTokenizer.from_pretrained(str(Path(ref).expanduser()))
+        from core_training import svd
+
+        directory = str(Path(ref).expanduser())
+        model = svd.load_svd(directory)
+        tok = AutoTokenizer.from_pretrained(directory)
         if tok.pad_token_id is None:
             tok.pad_token = tok.eos_token
-        return loaded.eval(), tok
+        return model.eval(), tok
     from core_training.models import load_causal_lm
 
     return load_causal_lm(ref)
@@ -578,7 +571,7 @@ def save_model_to(model, tokenizer, directory: Path, svd_format: bool = False) -
     if svd_format:
         from core_training import svd
 
-        svd.save_svd(model, str(directory))
+        svd.save_svd(model, directory)
     else:
         model.save_pretrained(directory, safe_serialization=True)
     if tokenizer is not None:

@@ -48,13 +48,30 @@ class PruneConfig(CalibratedConfig):
 
 
 def main(cfg: PruneConfig, hook: Hook | None = None) -> dict:
-    """Structured pruning (width or depth) of ``cfg.model``; returns the summary."""
+    """Structured pruning (width or depth) of ``cfg.model``; returns the summary.
+
+    Depth pruning records the original index of each kept layer in ``config.llm4all_pruning``
+    (``kept_layers``), which distillation uses to map student layers onto teacher layers.
+    """
 
     def transform(model, tok, texts):
         from core_training import prune
 
         calib = calibration(cfg, tok, texts)
-        out, info = unpack_transform(prune.prune(model, cfg.ratio, cfg.method, calib, mode=cfg.mode), model)
+        before = [id(layer) for layer in prune.decoder_layers(model)]
+        result = prune.prune(model, cfg.ratio, cfg.method, calib, mode=cfg.mode, hook=hook)
+        out, info = unpack_transform(result, model)
+        kept = [before.index(id(layer)) for layer in prune.decoder_layers(out)]
+        info = {**info, "mode": cfg.mode, "method": cfg.method, "ratio": cfg.ratio, "kept_layers": kept}
+        prev = getattr(out.config, "llm4all_pruning", None)
+        if isinstance(prev, dict) and prev.get("kept_layers"):  # pruned twice: indices into the first teacher
+            kept = [prev["kept_layers"][i] for i in kept]
+        out.config.llm4all_pruning = {
+            "mode": cfg.mode,
+            "method": cfg.method,
+            "ratio": cfg.ratio,
+            "kept_layers": kept,
+        }
         return out, tok, info
 
     return run_one_shot(cfg, "prune", transform, hook)

@@ -286,3 +286,43 @@ def test_overrides_take_the_field_types(env, tmp_path):
     cls = get_recipe("distill")[0]
     cfg = load_config(cls, None, {"out": "x", "student": env["model"], "layer_map": "0,2"})
     assert cfg.layer_map == (0, 2)
+
+
+def test_depth_pruned_then_distilled_maps_student_layers_to_their_teacher_layers(env, tmp_path):
+    pytest.importorskip("core_training.prune")
+    _, prune_main = get_recipe("prune")
+    values = {"out": str(tmp_path / "p"), "model": env["model"], "calib_data": env["train"], "eval_tokens": 0}
+    values.update(
+        {"ratio": 0.34, "method": "magnitude", "mode": "depth", "calib_samples": 2, "calib_seq_len": 32}
+    )
+    pruned = prune_main(_cfg("prune", **values))
+    kept = pruned["info"]["kept_layers"]
+    assert len(kept) == 2 and kept == sorted(kept)
+    saved = json.loads((tmp_path / "p" / "model" / "config.json").read_text())
+    assert saved["llm4all_pruning"]["kept_layers"] == kept and saved["num_hidden_layers"] == 2
+    _, distill_main = get_recipe("distill")
+    values = _common(
+        env, tmp_path / "d", teacher=env["model"], student=pruned["model_dir"], alpha_hidden=1.0, steps=3
+    )
+    summary = distill_main(_cfg("distill", **values))
+    assert summary["layer_pairs"] == [[1, kept[0] + 1], [2, 3]]
+
+
+def test_svd_student_is_distilled_and_saved_in_the_svd_format(env, tmp_path):
+    svd = pytest.importorskip("core_training.svd")
+    _, svd_main = get_recipe("compress-svd")
+    values = {"out": str(tmp_path / "s"), "model": env["model"], "calib_data": env["train"], "eval_tokens": 0}
+    values.update({"ratio": 0.5, "method": "whitened", "calib_samples": 2, "calib_seq_len": 32})
+    compressed = svd_main(_cfg("compress-svd", **values))
+    assert svd.is_svd_checkpoint(compressed["model_dir"])
+    _, distill_main = get_recipe("distill")
+    summary = distill_main(
+        _cfg(
+            "distill",
+            **_common(env, tmp_path / "d", teacher=env["model"], student=compressed["model_dir"], steps=3),
+        )
+    )
+    assert svd.is_svd_checkpoint(summary["model_dir"])
+    student = svd.load_svd(summary["model_dir"])
+    assert summary["student_parameters"] == sum(p.numel() for p in student.parameters())
+    assert summary["parameter_reduction"] > 0
