@@ -70,15 +70,18 @@ def _split(named_docs: Iterable[tuple[str, str]], val_fraction: float, seed: int
 # --------------------------------------------------------------------------- formatting
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def dialogue_text(turns: Iterable[tuple[str | None, str]]) -> str:
     """Format ``(speaker, text)`` turns as ``SPEAKER : text`` lines.
 
-    Consecutive turns of the same speaker are merged; whitespace is collapsed; empty turns
-    dropped; a turn with no speaker is written as bare text.
+    Consecutive turns of the same speaker are merged; whitespace is collapsed and zero-width
+    characters (simsamu JSON has some) removed; empty turns dropped; a turn with no speaker is written as bare text.
     """
     merged: list[list] = []
     for spk, text in turns:
-        text = " ".join(str(text).split())
+        text = " ".join(str(text).translate(_INVISIBLE).split())
         if not text:
             continue
         if merged and merged[-1][0] == spk:
