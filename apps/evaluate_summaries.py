@@ -93,9 +93,15 @@ def build_systems(
     return systems
 
 
-def report(results: dict[str, SystemScores], items: list[FredsumItem], extra: dict | None = None) -> dict:
-    """JSON-ready results: means on the common files and on each system's own files, per file."""
-    common = common_names(results)
+def report(
+    results: dict[str, SystemScores],
+    items: list[FredsumItem],
+    extra: dict | None = None,
+    common: list[str] | None = None,
+) -> dict:
+    """JSON-ready results: means on the common files (default: those every system has) and on
+    each system's own files, per-file scores."""
+    common = common if common is not None else common_names(results)
     out = {
         "dataset": "FREDSum test split",
         "n_files": len(items),

@@ -122,3 +122,12 @@ def test_simsamu_folder_gives_one_summary_per_call(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [f"{rec.name}.summary.json", f"{rec.name}.summary.txt"]
     data = json.loads((out / f"{rec.name}.summary.json").read_text(encoding="utf-8"))
     assert data["input_format"] == "json" and data["kind"] == "call" and data["text"]
+
+
+@pytest.mark.slow
+def test_audio_input_is_transcribed_then_summarised(example_call, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli(["summarize", str(example_call), "--out", str(out), "--kind", "call", "-q"]) == 0
+    data = json.loads((out / "appel_exemple.summary.json").read_text(encoding="utf-8"))
+    assert data["input_format"].startswith("audio") and data["text"]
+    assert set(data["speakers"]) <= {"regulateur", "appelant"}
