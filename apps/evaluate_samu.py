@@ -105,34 +105,37 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     from tqdm import tqdm
 
+    if args.pred and not Path(args.pred).is_dir():
+        print(f"erreur : --pred {args.pred} n'est pas un dossier", file=sys.stderr)
+        return 2
+    if not calls:
+        print(f"erreur : aucun appel dans le sous-ensemble {args.split!r}", file=sys.stderr)
+        return 2
+    from asr.transcript import read_transcript
+    from samu import extract_form
+    from samu.export import read_form
+
     for call in tqdm(calls, desc="appels", unit="appel", disable=args.quiet, file=sys.stderr):
-        if args.pred:
-            from samu.export import read_form
-
-            path = Path(args.pred) / f"{call}.form.json"
-            if not path.exists():
-                missing.append(call)
-                pred = {}
+        pred: object = {}
+        try:
+            if args.pred:
+                path = Path(args.pred) / f"{call}.form.json"
+                if not path.exists():
+                    raise FileNotFoundError(f"{path} absent")
+                pred = read_form(path)
             else:
-                try:
-                    pred = read_form(path)
-                except ValueError as e:
-                    print(f"erreur : {e}", file=sys.stderr)
-                    missing.append(call)
-                    pred = {}
-        else:
-            from asr.transcript import read_transcript
-            from samu import extract_form
-
-            src = Path(args.simsamu) / call / f"{call}.json"
-            if not src.exists():
-                missing.append(call)
-                pred = {}
-            else:
+                src = Path(args.simsamu) / call / f"{call}.json"
+                if not src.exists():
+                    raise FileNotFoundError(f"{src} absent")
                 t = read_transcript(src)
                 t0 = time.perf_counter()
                 pred = extract_form(t, args.extractor, llm=llm)
                 times.append(time.perf_counter() - t0)
+        except Exception as e:  # one unreadable call is reported and scored as empty
+            why = str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
+            print(f"erreur : {call} : {why}", file=sys.stderr)
+            missing.append(call)
+            pred = {}
         score_call(pred, gold[call], call, report)
     title = f"evaluate-samu : {report.calls} appels ({args.split}), " + (
         f"fiches de {args.pred}" if args.pred else f"extracteur {args.extractor}"
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             f"temps d'extraction par appel : médiane {statistics.median(times):.3f} s, max {max(times):.3f} s"
         )
     if missing:
-        print(f"{len(missing)} appel(s) sans fiche ni transcription (comptés vides) : {', '.join(missing)}")
+        print(f"{len(missing)} appel(s) sans fiche lisible (comptés vides) : {', '.join(missing)}")
     if args.json:
         out = report.to_dict()
         out.update(

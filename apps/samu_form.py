@@ -19,7 +19,9 @@ from asr.audio import is_audio_path
 from asr.transcript import atomic_write_text
 
 log = logging.getLogger(__name__)
-TRANSCRIPT_EXT = (".json", ".srt", ".vtt", ".rttm", ".txt")
+# preference order when one folder holds several transcripts of the same call (simsamu: .json
+# and .srt); RTTM holds no words and is not an input
+TRANSCRIPT_EXT = (".json", ".srt", ".vtt", ".txt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +68,23 @@ def _accept(p: Path) -> bool:
     return p.suffix.lower() in TRANSCRIPT_EXT or is_audio_path(p)
 
 
+def one_per_call(files: list[Path]) -> list[Path]:
+    """Keep one transcript per call (same folder and stem): JSON over SRT over VTT over TXT;
+    audio files are kept as they are."""
+    best: dict[tuple[Path, str], Path] = {}
+    out: list[Path] = []
+    for f in files:
+        if f.suffix.lower() not in TRANSCRIPT_EXT:
+            out.append(f)
+            continue
+        k = (f.parent, f.name.split(".")[0])
+        cur = best.get(k)
+        if cur is None or TRANSCRIPT_EXT.index(f.suffix.lower()) < TRANSCRIPT_EXT.index(cur.suffix.lower()):
+            best[k] = f
+    keep = set(best.values())
+    return [f for f in files if f in keep or f.suffix.lower() not in TRANSCRIPT_EXT]
+
+
 def load_input(path: Path, quiet: bool = True):
     """A :class:`Transcript` from a transcript file, or from audio through the speech front end."""
     if is_audio_path(path):
@@ -90,6 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         print(f"erreur : --out {out} existe et n'est pas un dossier", file=sys.stderr)
+        return 2
+    import re
+
+    if not re.fullmatch(r"([a-zA-Z0-9_-]+\.?){4,9}", a.org):
+        print(
+            f"erreur : --org {a.org!r} n'est pas un identifiant d'organisation (ex. fr.health.samu690)",
+            file=sys.stderr,
+        )
         return 2
     llm = None
     if a.extractor == "llm":
@@ -121,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     out.mkdir(parents=True, exist_ok=True)
     files, bad = expand_inputs(a.inputs, _accept)
+    files = one_per_call(files)
     res = BatchResult(failed=list(bad))
     stems = output_stems(files)
     bar = tqdm(files, desc="appels", unit="appel", disable=a.quiet, file=sys.stderr)
@@ -141,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                     new_key.save(key_path)  # the key first: an output never exists without its key
                 key = new_key
             form = extract_form(t, a.extractor, llm=llm)
-            msg = to_rs_eda(form, case_ref=stems[f], org=a.org)
+            msg = to_rs_eda(form, case_ref=str(f.resolve()), org=a.org)
             errors = validate_rs_eda(msg)
             if errors:
                 raise RuntimeError("message RS-EDA non conforme au schéma : " + " ; ".join(errors[:3]))

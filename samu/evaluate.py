@@ -4,8 +4,8 @@ Slot-filling counting, per call and field: a predicted value equal to the gold v
 positive; a predicted value that differs (or where gold is null) is a false positive; a gold
 value not predicted exactly is a false negative (so a wrong value counts as both FP and FN).
 Codes match exactly; free text (city) after accent folding, lower-casing and whitespace
-normalisation; ``location.address_present`` is a boolean that is always defined (an empty
-prediction means ``false``), so it is scored as a two-valued field.
+normalisation; ``location.address_present`` is a boolean that gold always defines: a predicted
+``true``/``false`` is scored like a code, a missing prediction is a false negative.
 """
 
 from __future__ import annotations
@@ -105,8 +105,7 @@ def score_call(pred: CallForm | dict, gold: dict, call: str = "", report: Report
         if isinstance(p, tuple):
             p = list(p)
         if f == "location.address_present":
-            g = bool(g)
-            p = bool(p)
+            g = bool(g)  # always defined in gold; a missing prediction stays missing (FN)
         c = report.per_field.setdefault(f, Counts())
         if p is not None and p == g:
             c.tp += 1

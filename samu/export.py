@@ -5,8 +5,8 @@ The RS-EDA message is the ``createCaseHealth`` content that ``RS-EDA.schema.json
 
 - motif → ``qualification.healthMotive`` (code + label from ``HubSante.motif.csv``); priority →
   ``qualification.details.priority``; risks → ``qualification.riskThreat``;
-- city → ``location.city.name``; address → ``location.detailedAddress.complete``; access →
-  ``location.access.entity`` (free text); address text and what happened → ``location.freetext``;
+- city → ``location.city.name``; address → ``location.detailedAddress.complete``; access details
+  (floor, door code, building: free text from speech) and "no address given" → ``location.freetext``;
 - caller type / communication → ``initialAlert.caller`` (with a placeholder contact, since the
   transcript carries no phone number and the schema requires one);
 - age → ``patient[0].detail.age`` (ISO 8601 duration ``P16Y``, ``P3M``); sex →
@@ -48,7 +48,8 @@ def to_rs_eda(
     """Build the RS-EDA ``createCaseHealth`` message for ``form``.
 
     Args:
-        case_ref: a stable reference for the call (default: the form's source); hashed into ids.
+        case_ref: a stable, unique reference for the call (default: the form's source, e.g. the
+            input's resolved path); hashed into ids, so the same call always gets the same ids.
         org: the sending organisation id (``fr.health.samuXXX``).
         creation: ISO 8601 date-time with offset (default: now).
     """
@@ -76,18 +77,17 @@ def to_rs_eda(
         loc["city"] = {"name": v("location.city")}
     if v("location.address"):
         loc["detailedAddress"] = {"complete": v("location.address")}
-    if v("location.access"):
-        loc["access"] = {"entity": v("location.access")}
     free = [x for x in (v("location.freetext"),) if x]
+    if v("location.access"):
+        free.append(f"accès : {v('location.access')}")
     if v("location.address_present") is False:
         free.append("adresse non précisée pendant l'appel")
     if free:
         loc["freetext"] = "; ".join(free)
 
-    caller: dict = {
-        "callerContact": {"channel": "PERSONNE", "type": "TEL", "detail": "inconnu"},
-        "language": "fr",
-    }
+    caller: dict = {"callerContact": {"channel": "PERSONNE", "type": "TEL", "detail": "inconnu"}}
+    if v("caller.communication") != "LANGUE":
+        caller["language"] = "fr"
     if v("caller.type"):
         caller["type"] = v("caller.type")
     if v("caller.communication"):

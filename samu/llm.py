@@ -60,7 +60,7 @@ A: douze rue des lilas à villeurbanne
 R: il a mal quelque part ?
 A: il a mal à la hanche mais il me parle
 R: d'accord je vous envoie une ambulance, vous restez avec lui.
-Fiche JSON : {"motif": "Personne restant à terre suite à une chute", "age": "80 ans", "sexe": "M", "appelant": "FAMILLE", "ville": "villeurbanne", "decision": "INTER", "moyen": "TSU"}
+Fiche JSON : {"motif": "M06.03 – Personne restant à terre suite à une chute", "age": "80 ans", "sexe": "M", "appelant": "FAMILLE", "ville": "villeurbanne", "decision": "INTER", "moyen": "TSU"}
 
 """
 
@@ -79,9 +79,22 @@ def _lmfe():
     return JsonSchemaParser, build_token_enforcer_tokenizer_data, build_transformers_prefix_allowed_tokens_fn
 
 
+MOTIF_SEP = " – "
+
+
+def motif_choices() -> list[str]:
+    """``"M03.08 – Signes d’AVC"`` for every level-2 motif (two codes share the label
+    "Saignements", so the code is part of the choice; ``.00`` category headers are left out)."""
+    return [
+        f"{c}{MOTIF_SEP}{lbl}"
+        for c, lbl in sorted(code_labels("motif").items())
+        if lbl and not c.endswith(".00")
+    ]
+
+
 def llm_json_schema() -> dict:
     """The JSON schema the model's output is constrained to (flat, short French keys)."""
-    motif_labels = sorted({lbl for lbl in code_labels("motif").values() if lbl})
+    motif_labels = motif_choices()
     props: dict = {
         "motif": {"type": "string", "enum": motif_labels},
         "age": {"type": "string", "pattern": "^[0-9]{1,3} (ans|mois|semaines|jours)$"},
@@ -109,6 +122,8 @@ def _dialogue(t: Transcript, max_chars: int) -> tuple[str, list[int], bool]:
     text = "\n".join(lines)
     if len(text) <= max_chars:
         return text, idx, False
+    cap = max(80, max_chars // 6)  # one endless turn must not fill the whole context
+    lines = [ln if len(ln) <= cap else ln[:cap] + " [...]" for ln in lines]
     head, tail, size = [], [], 0
     i, j = 0, len(lines) - 1
     while i <= j and size < max_chars:
@@ -119,7 +134,8 @@ def _dialogue(t: Transcript, max_chars: int) -> tuple[str, list[int], bool]:
             tail.insert(0, lines[j])
             size += len(lines[j]) + 1
             j -= 1
-    return "\n".join(head + ["[...]"] + tail), idx, True
+    out = "\n".join(head + ["[...]"] + tail)
+    return out[:max_chars], idx, True
 
 
 def build_prompt(t: Transcript, max_chars: int = 6000) -> tuple[str, bool]:
@@ -172,12 +188,13 @@ def _support(field: str, value, t: Transcript, rule_form: CallForm, segs) -> tup
         return ()
     if field == "location.city":
         target = _norm(str(value))
-        if len(target) < 2:
+        if len(target) < 3 or target in rules.CITY_STOP:
             return ()
+        pat = re.compile(rf"\b(?:a|sur|vers|dans|de|commune de|ville de)\s+({re.escape(target)})\b")
         for s in segs:
-            k = s.folded.find(target)
-            if k >= 0 and re.match(r"\b", s.folded[k:]) and (k == 0 or not s.folded[k - 1].isalnum()):
-                return (s.ev(k, k + len(target)),)
+            m = pat.search(s.folded)
+            if m:
+                return (s.ev(m.start(1), m.end(1)),)
         return ()
     # codes: supported when a cue of the rule lexicons for this very value is in the transcript
     cues = _cue_evidence(field, value, t, segs)
@@ -197,20 +214,8 @@ def _cue_evidence(field: str, value, t: Transcript, segs) -> tuple[Evidence, ...
             same = [h[5] for h in hits if not h[3] and h[1] == "M02.05"]
         return tuple(same[:3])
     if field in ("decision.type", "decision.resource", "decision.orientation"):
-        out = []
-        for s in segs:
-            if s.is_regulator is False:
-                continue
-            for pat, dec, res, orient, _w in rules.DECISIONS:
-                if (
-                    (field == "decision.type" and dec == value)
-                    or (field == "decision.resource" and res == value)
-                    or (field == "decision.orientation" and orient == value)
-                ):
-                    m = re.search(pat, s.folded)
-                    if m:
-                        out.append(s.ev(m.start(), m.end()))
-        return tuple(out[:3])
+        pos = {"decision.type": 0, "decision.resource": 1, "decision.orientation": 2}[field]
+        return tuple(f[4] for f in rules.decision_cues(segs) if f[pos] == value)[:3]
     if field == "patient.sex":
         rel = rules.RELATIONS_F if value == "F" else rules.RELATIONS_M
         pron = "elle" if value == "F" else "il"
@@ -277,6 +282,9 @@ def extract_llm(
     if hook:
         hook("llm", 0, 1)
     raw = llm(prompt, **kw)
+    if not isinstance(raw, str):
+        warnings.append(f"le modèle a renvoyé {type(raw).__name__} au lieu de texte")
+        raw = ""
     if hook:
         hook("llm", 1, 1)
     if raw.strip() and "}" not in raw:
@@ -286,7 +294,7 @@ def extract_llm(
     except ValueError as e:
         warnings.append(f"sortie du modèle inutilisable ({e}) : champs des règles seulement")
         obj = {}
-    labels = {lbl: code for code, lbl in code_labels("motif").items() if lbl}
+    codes = set(code_labels("motif"))
     fields: dict[str, FieldValue] = dict(rule_form.fields) if rule_fallback else {}
     quotes = obj.pop("preuves", None) if isinstance(obj.get("preuves"), dict) else None
     transcript_norm = _norm(" ".join(s.text for s in transcript.segments))
@@ -294,8 +302,13 @@ def extract_llm(
         field = _KEYS.get(key, key if key in FIELDS else None)
         if field is None or value in (None, "", []):
             continue
-        if field == "qualification.motif" and isinstance(value, str) and value in labels:
-            value = labels[value]
+        if field == "qualification.motif" and isinstance(value, str):
+            head = value.split(MOTIF_SEP)[0].strip()
+            if head in codes:
+                value = head
+            else:
+                by_label = {lbl: c for c, lbl in code_labels("motif").items() if lbl}
+                value = by_label.get(value.strip(), value)
         if isinstance(value, str) and field == "location.city":
             value = value.strip().lower()
         try:
@@ -303,7 +316,11 @@ def extract_llm(
         except ValueError as e:
             warnings.append(f"{field} : valeur rejetée ({e})")
             continue
-        if quotes and key in quotes and _norm(str(quotes[key])) not in transcript_norm:
+        if (
+            quotes
+            and key in quotes
+            and (not _norm(str(quotes[key])) or _norm(str(quotes[key])) not in transcript_norm)
+        ):
             warnings.append(
                 f"{field} : la citation du modèle n'est pas dans la transcription, valeur écartée"
             )
@@ -319,13 +336,8 @@ def extract_llm(
         fields.pop("decision.resource")
     mot = fields.get("qualification.motif")
     ori = fields.get("decision.orientation")
-    prio = rules.infer_priority(
-        dec.value if dec else None,
-        res.value if res and dec and dec.value == "INTER" else None,
-        mot.value if mot else None,
-        ori.value if ori else None,
-    )
-    src = res or dec or mot
-    if prio and src is not None:
-        fields["qualification.priority"] = FieldValue(prio, src.evidence[:2], 0.6, src.source)
+    fields.pop("qualification.priority", None)
+    prio = rules.priority_field(segs, dec, res, mot, ori)
+    if prio is not None:
+        fields["qualification.priority"] = prio
     return CallForm(fields, rule_form.findings, transcript.source, "llm", tuple(warnings))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from samu.text import NUMBER, fold, hedged_at, negated_at, parse_number
 # (finding name, regex, motif code, weight, inherently negative phrase?)
 # fmt: off
 FINDINGS: list[tuple[str, str, str, float, bool]] = [
-    ("arrêt cardio-respiratoire", r"arret cardiaque|arret cardio|massage cardiaque|coeur (s est )?arrete|mort subite", "M01.01", 6, False),
+    ("arrêt cardio-respiratoire", r"arret cardiaque|arret cardio|massage cardiaque|c(?:oe|œ)ur (s est )?arrete|mort subite", "M01.01", 6, False),
     ("ne respire plus", r"(ne )?respire (plus|pas|presque plus)\b(?! bien| normalement| mal)", "M01.01", 4, True),
     ("pendaison", r"\bpendu(e)?\b|pendaison|s est pendu", "M01.01", 6, False),
     ("inconscience", r"inconscien|(ne )?(me )?repond (plus|pas)|(ne )?reagit (plus|pas)|(ne )?se reveille (plus|pas)|sans connaissance|dans le coma|\bcoma\b|ouvre (plus|pas) les yeux", "M01.02", 4, True),
@@ -47,13 +48,13 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("coups", r"coups? de (poing|pied|tete|batte|couteau|boule)|des coups|roue de coups|frappe|battu|tabasse|agress", "M02.06", 3, False),
     ("accouchement", r"accouch|perdu les eaux|perte des eaux|poche des eaux|contractions|bebe (arrive|sort)|envie de pousser", "M03.01", 6, False),
     ("grossesse", r"enceinte|grossesse", "M03.02", 1, False),
-    ("douleur thoracique", r"(mal|douleurs?) (a |dans )?(la )?poitrine|douleur thoracique|mal au (coeur|thorax)|serre (dans )?la poitrine|oppression", "M03.06", 5, False),
+    ("douleur thoracique", r"(mal|douleurs?) (a |dans )?(la )?poitrine|douleur thoracique|mal au (c(?:oe|œ)ur|thorax)|serre (dans )?la poitrine|oppression", "M03.06", 5, False),
     ("signes d'AVC", r"\bavc\b|paralys|bouche (de travers|tordue)|visage de travers|(arrive|peut) (plus|pas) a parler|parle (bizarrement|plus)|bouge (plus|pas) (son|le|sa|du) (bras|jambe)|hemipleg", "M03.08", 5, True),
     ("convulsions", r"convuls|epilep|crise d epilepsie|tremble de partout", "M03.07", 4, False),
     ("malaise", r"malaise|se sent (pas bien|mal)|me sens (pas bien|mal)|tete qui tourne|vertige", "M03.09", 2, True),
     ("céphalée", r"mal (a|de) (la )?tete|migraine|cephal", "M03.11", 2, False),
     ("fièvre", r"fievre|temperature|\b(38|39|40|41) (degres|de fievre)|\bcovid|grippe", "M03.14", 3, False),
-    ("allergie", r"allerg|urticaire|gonfl|oedeme|piqure|piquee?\b", "M03.15", 3, False),
+    ("allergie", r"allerg|urticaire|gonfl|(?:oe|œ)deme|piqure|piquee?\b", "M03.15", 3, False),
     ("trouble psychiatrique", r"suicid|se tuer|me tuer|veut mourir|en finir|depress|psychiatr|schizo|bipolaire|delire|entend des voix|se scarifi", "M03.16", 4, False),
     ("tétanie", r"tetanie|spasmophil|hyperventil", "M03.17", 6, False),
     ("agitation, anxiété", r"crise d angoisse|angoiss|panique|fourmill|crispe|agite|agitation", "M03.17", 3, False),
@@ -74,9 +75,9 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
 # Hub Santé "brûlure grave": face/neck, deep (white/black, painless) or third degree, or very extensive
 SEVERE_BURN = r"visage|\bcou\b|troisieme degre|3e degre|carbonis|insensible|tout le corps|voies respiratoires"
 
-RELATIONS_F = r"fille|femme|mere|maman|grand mere|mamie|soeur|belle mere|tante|cousine|niece|petite fille|compagne|copine|voisine|collegue|amie|patiente|dame|epouse|bebe fille"
+RELATIONS_F = r"fille|femme|mere|maman|grand mere|mamie|s(?:oe|œ)ur|belle mere|tante|cousine|niece|petite fille|compagne|copine|voisine|collegue|amie|patiente|dame|epouse|bebe fille"
 RELATIONS_M = r"fils|mari|pere|papa|grand pere|papy|frere|beau pere|oncle|cousin|neveu|petit fils|compagnon|copain|voisin|collegue|ami|patient|monsieur|epoux|garcon"
-FAMILY = r"fille|fils|femme|mari|mere|maman|pere|papa|grand mere|grand pere|mamie|papy|soeur|frere|belle mere|beau pere|tante|oncle|cousin|cousine|niece|neveu|petite fille|petit fils|compagne|compagnon|copine|copain|epouse|epoux|bebe|enfant|gamin|gamine|petit|petite|conjoint|beau fils|belle fille"
+FAMILY = r"fille|fils|femme|mari|mere|maman|pere|papa|grand mere|grand pere|mamie|papy|s(?:oe|œ)ur|frere|belle mere|beau pere|tante|oncle|cousin|cousine|niece|neveu|petite fille|petit fils|compagne|compagnon|copine|copain|epouse|epoux|bebe|enfant|gamin|gamine|petit|petite|conjoint|beau fils|belle fille"
 THIRD = r"voisin|voisine|collegue|passant|un monsieur|une dame|un homme|une femme|un jeune|une jeune|quelqu un|inconnu|client|cliente|patron|eleve|ami|amie|pote"
 SELF = r"j ai (tres |trop |super )?mal|je me sens|je suis tombe|je me suis|j ai (de la )?fievre|je saigne|j arrive (pas|plus) a respirer|je respire|je vais accoucher|j ai perdu les eaux|je suis enceinte|j ai pris|j ai avale|j ai vomi|je vomis|j ai des douleurs|j ai une douleur|j ai des contractions"
 PROFESSION = [
@@ -157,8 +158,8 @@ ACCESS = (
     rf"\b{NUMBER}\s*(?:e|eme|ieme|er|ere)?\s+etage|rez de chaussee|digicode|interphone|code (?:de la porte|d entree|porte)?\s*[a-z0-9]+|"
     r"batiment\s+[a-z0-9]+|escalier\s+[a-z0-9]+|porte\s+(?:gauche|droite|[a-z0-9]{1,3}\b)"
 )
-CITY_QUESTION = r"\b(ville|commune|ou (est ce que )?(vous etes|vous habitez|ca se passe|il est|elle est|se trouve)|adresse|quel endroit|ou ca)\b"
-CITY_ANSWER = r"\b(?:a|sur|dans|vers|commune de|ville de)\s+((?:saint|sainte|st|le|la|les)?\s?[a-z]{3,}(?:\s(?:sur|sous|en|les|le|la|de|du)\s[a-z]{3,})?)"
+CITY_QUESTION = r"\b(ville|commune|ou (est ce que )?(vous etes|vous habitez|ca se passe|il est|elle est|se trouve)|vous etes ou|c est ou|adresse|quel endroit|ou ca)\b"
+CITY_ANSWER = r"(?<!il )(?<!elle )(?<!on )(?<!qui )(?<!ca )(?<!y )\b(?:a|sur|dans|vers|commune de|ville de)\s+((?:saint|sainte|st|le|la|les)?\s?[a-z]{3,}(?:\s(?:sur|sous|en|les|le|la|de|du)\s[a-z]{3,})?)"
 CITY_STOP = {
     "la", "le", "les", "domicile", "maison", "cote", "ecole", "hopital", "urgences", "pied", "terre", "moi", "lui",
     "elle", "vous", "nous", "eux", "travail", "rue", "avenue", "boulevard", "droite", "gauche", "peu", "part", "cause",
@@ -235,7 +236,8 @@ def _segments(t: Transcript) -> list[_Seg]:
         if not s.text.strip():
             continue
         isreg = None if reg is None else (s.speaker in reg)
-        out.append(_Seg(i, s.speaker, s.text, fold(s.text), s.start, s.end, isreg))
+        text = unicodedata.normalize("NFC", s.text)
+        out.append(_Seg(i, s.speaker, text, fold(text), s.start, s.end, isreg))
     return out
 
 
@@ -263,6 +265,22 @@ def _caller_side(segs: list[_Seg], opts: RuleOptions) -> list[tuple[_Seg, float]
     return out
 
 
+def _overlapped_by_heavier(spans: list[tuple]) -> list[bool]:
+    """For spans sorted by start ``(start, end, _, _, weight, _)``: is each one overlapped by a
+    heavier span? A sweep over the spans still open keeps this near linear."""
+    out = [False] * len(spans)
+    active: list[int] = []
+    for k, (a, _b, *_rest) in enumerate(spans):
+        active = [j for j in active if spans[j][1] > a]
+        for j in active:
+            if spans[j][4] > spans[k][4]:
+                out[k] = True
+            elif spans[k][4] > spans[j][4]:
+                out[j] = True
+        active.append(k)
+    return out
+
+
 def _findings(
     segs: list[_Seg], opts: RuleOptions
 ) -> list[tuple[str, str, float, bool, bool, Evidence, float]]:
@@ -276,10 +294,18 @@ def _findings(
         for name, pat, motif, weight, inherent in FINDINGS:
             for m in re.finditer(pat, s.folded):
                 local.append((m.start(), m.end(), name, motif, weight, inherent))
-        for a, b, name, motif, weight, inherent in local:
-            if any(a2 < b and a < b2 and w2 > weight for a2, b2, _n, _m, w2, _i in local):
+        local.sort()
+        heavier = _overlapped_by_heavier(local)
+        for k, (a, b, name, motif, weight, inherent) in enumerate(local):
+            if heavier[k]:
                 continue
-            neg = False if inherent else negated_at(s.folded, a, b)
+            # a phrase that is itself negative ("ne répond plus") is a positive sign; a plain one
+            # ("inconscient", "malaise") is negated by its context ("il est pas inconscient")
+            neg = (
+                False
+                if inherent and re.search(r"\b(pas|plus)\b", s.folded[a:b])
+                else negated_at(s.folded, a, b)
+            )
             hed = hedged_at(s.folded, a, b)
             conf = w * (0.6 if hed else 1.0)
             hits.append((name, motif, weight, neg, hed, s.ev(a, b), conf))
@@ -331,6 +357,8 @@ def _age(segs: list[_Seg]) -> FieldValue | None:
             n = parse_number(m.group(1))
             unit = m.group(2)
             unit = {"an": "ans", "semaine": "semaines", "jour": "jours"}.get(unit, unit)
+            if unit == "semaines" and n is not None:
+                n, unit = n * 7, "jours"  # Hub Santé ages are in years, months or days
             if n is None:
                 continue
             left = re.sub(r"\b(heu|euh|hum|ben|bah)\b", " ", s.folded[max(0, m.start() - 30) : m.start()])
@@ -462,7 +490,10 @@ def _communication(segs: list[_Seg]) -> FieldValue | None:
     return FieldValue(code, tuple(ev[:3]), min(1.0, 0.4 + 0.2 * strength))
 
 
-def _decision(segs: list[_Seg]) -> tuple[FieldValue | None, FieldValue | None, FieldValue | None]:
+def decision_cues(segs: list[_Seg]) -> list[tuple[str, str | None, str | None, float, Evidence, int]]:
+    """Decision cues in the regulator's statements: (decision, resource, orientation, weight,
+    evidence, segment index). Denied ("je n'envoie pas le SMUR") and asked ("vous avez appelé les
+    pompiers ?") decisions are left out."""
     reg = [s for s in segs if s.is_regulator or s.is_regulator is None]
     found: list[tuple[str, str | None, str | None, float, Evidence, int]] = []
     for s in reg:
@@ -476,6 +507,11 @@ def _decision(segs: list[_Seg]) -> tuple[FieldValue | None, FieldValue | None, F
                 if s.is_question and dec != "CONSEIL":
                     continue  # "vous avez appelé les pompiers ?" is not a decision
                 found.append((dec, res, orient, w, s.ev(m.start(), m.end()), s.index))
+    return found
+
+
+def _decision(segs: list[_Seg]) -> tuple[FieldValue | None, FieldValue | None, FieldValue | None]:
+    found = decision_cues(segs)
     if not found:
         return None, None, None
     order = {"INTER": 3, "ORIENT": 2, "PMT": 1, "CONSEIL": 0}
@@ -532,6 +568,34 @@ def infer_priority(
     return "P2"  # no decision announced and no vital motif: same-day regulation by default
 
 
+def priority_field(
+    segs: list[_Seg],
+    dec: FieldValue | None,
+    res: FieldValue | None,
+    motif: FieldValue | None,
+    orient: FieldValue | None,
+) -> FieldValue | None:
+    """The priority field from the decision fields (:func:`infer_priority`), with the guide's
+    same-day rule: a consultation the same day is P2, "within days" stays P3. Evidence: the
+    decision (or motif) it follows from."""
+    src = res or dec or motif
+    if src is None:
+        return None
+    prio = infer_priority(
+        dec.value if dec else None,
+        res.value if res and dec and dec.value == "INTER" else None,
+        motif.value if motif else None,
+        orient.value if orient else None,
+    )
+    evs = tuple(src.evidence[:2])
+    if prio == "P3" and dec and dec.value == "ORIENT":
+        same_day = _first(segs, SAME_DAY, caller_only=False, limit=1)
+        if same_day and same_day[0][0].is_regulator is not False:
+            prio = "P2"
+            evs = evs + (same_day[0][0].ev(same_day[0][1].start(), same_day[0][1].end()),)
+    return FieldValue(prio, evs, 0.6, src.source) if prio else None
+
+
 def _first(
     segs: list[_Seg], pat: str, caller_only: bool = True, limit: int = 3
 ) -> list[tuple[_Seg, re.Match]]:
@@ -579,6 +643,11 @@ def _location(segs: list[_Seg]) -> dict[str, FieldValue]:
     if "location.address_present" not in out and "location.city" in out:
         e = out["location.city"].evidence
         out["location.address_present"] = FieldValue(True, e, 0.5)
+    if "location.address_present" not in out:
+        # no address in the call is a finding in itself; the regulator's location questions, if
+        # any, are the evidence that it was asked for and not given
+        asked = [s.ev(0, len(s.text)) for s in segs if s.is_regulator and re.search(CITY_QUESTION, s.folded)]
+        out["location.address_present"] = FieldValue(False, tuple(asked[:2]), 0.6)
     return out
 
 
@@ -675,7 +744,8 @@ def extract_rules(
         return CallForm({}, (), transcript.source, "rules", ("transcription vide : aucun champ rempli",))
     if len({s.speaker for s in segs}) < 2:
         warnings.append("un seul locuteur : rôles régulateur/appelant inconnus, tous les tours sont lus")
-    if transcript.language and transcript.language not in ("fr", "fra", "french"):
+    lang = (transcript.language or "fr").lower().replace("_", "-").split("-")[0]
+    if lang not in ("fr", "fra", "french"):
         warnings.append(f"langue {transcript.language!r} : les règles sont écrites pour le français")
     fields: dict[str, FieldValue] = {}
     hits = _findings(segs, opts)
@@ -704,7 +774,9 @@ def extract_rules(
     for s, m in _first(segs, r"arme a feu|pistolet|fusil|par balle|coup de feu", caller_only=False, limit=1):
         risks.append("R05")
         rev.append(s.ev(m.start(), m.end()))
-    for s, m in _first(segs, r"\bfeu\b|incendie|flammes|fumee", caller_only=True, limit=1):
+    for s, m in _first(
+        segs, r"(?<!arme a )(?<!coup de )\bfeu\b|incendie|flammes|fumee", caller_only=True, limit=1
+    ):
         risks.append("R14")
         rev.append(s.ev(m.start(), m.end()))
     if risks:
@@ -748,21 +820,9 @@ def extract_rules(
         fields["decision.resource"] = res
     if orient:
         fields["decision.orientation"] = orient
-    prio = infer_priority(
-        dec.value if dec else None,
-        res.value if res else None,
-        motif.value if motif else None,
-        orient.value if orient else None,
-    )
-    if prio and (dec or motif):
-        evs = tuple((res or dec or motif).evidence[:2])
-        if prio == "P3" and dec and dec.value == "ORIENT":
-            # a consultation the same day is P2 (annotation guide); "within days" stays P3
-            same_day = _first(segs, SAME_DAY, caller_only=False, limit=1)
-            if same_day and same_day[0][0].is_regulator is not False:
-                prio = "P2"
-                evs = evs + (same_day[0][0].ev(same_day[0][1].start(), same_day[0][1].end()),)
-        fields["qualification.priority"] = FieldValue(prio, evs, 0.6)
+    prio = priority_field(segs, dec, res, motif, orient)
+    if prio:
+        fields["qualification.priority"] = prio
     findings = _merge_findings(hits, opts)
     if hook:
         hook("done", 4, 4)

@@ -39,7 +39,7 @@ YES_NO = ("oui", "non")
 # field name -> (kind, allowed values or None). Kinds: code (closed list), text (free text,
 # normalised match), age ("<n> ans|mois|semaines|jours"), bool, codes (list of codes).
 FIELDS: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "qualification.motif": ("code", None),  # HubSante.motif.csv (checked against the CSV)
+    "qualification.motif": ("code", None),  # a HubSante.motif.csv code (gold forms are checked against it)
     "qualification.priority": ("code", PRIORITIES),
     "qualification.whats_happened": ("text", None),
     "qualification.risks": ("codes", None),  # HubSante.risque.csv codes (R01...)
@@ -274,8 +274,8 @@ def form_json_schema(
     fields: tuple[str, ...] | None = None, motif_codes: tuple[str, ...] | None = None
 ) -> dict:
     """A JSON schema for the *values* of a form (what an LLM is asked to produce): one optional
-    property per field, closed lists as enums, free text as short strings, plus a ``preuves``
-    object mapping field → verbatim quote. Used for constrained decoding."""
+    property per field, closed lists as enums, free text as short strings. (The LLM extractor
+    uses the shorter :func:`samu.llm.llm_json_schema`; this one documents the full form.)"""
     props: dict[str, Any] = {}
     for name in fields or tuple(FIELDS):
         kind, allowed = FIELDS[name]

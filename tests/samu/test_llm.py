@@ -166,3 +166,40 @@ def test_real_gemma_extraction():
     for fv in form.fields.values():
         for e in fv.evidence:
             assert e.quote in AVC_CHILD.segments[e.segment].text
+
+
+def test_denied_decision_and_loose_city_are_not_supported():
+    from samu.llm import extract_llm
+    from tests.samu.test_rules import call
+
+    t = call(
+        ("medecin", "samu bonjour"),
+        ("patient", "mon mari est tombé il saigne de la tête"),
+        ("medecin", "je n'envoie pas le smur, je vous envoie les pompiers"),
+    )
+    form = extract_llm(t, Fake('{"decision": "INTER", "moyen": "SMUR", "ville": "mal"}'), rule_fallback=False)
+    v = form.values()
+    assert "decision.resource" not in v and "location.city" not in v
+    assert v["decision.type"] == "INTER"
+
+
+def test_motif_choices_keep_both_bleeding_codes():
+    from samu.llm import extract_llm, motif_choices
+    from tests.samu.test_rules import call
+
+    choices = motif_choices()
+    assert "M02.01 – Saignements" in choices and "M03.18 – Saignements" in choices
+    assert not any(c.startswith("M01.00") for c in choices)
+    t = call(("medecin", "samu"), ("patient", "il s'est coupé avec la scie il saigne beaucoup"))
+    v = extract_llm(t, Fake('{"motif": "M02.01 – Saignements"}'), rule_fallback=False).values()
+    assert v["qualification.motif"] == "M02.01"
+
+
+def test_llm_returning_none_and_endless_turn():
+    from samu.llm import build_prompt, extract_llm
+    from tests.samu.test_rules import call
+
+    form = extract_llm(AVC_CHILD, lambda prompt, **kw: None)
+    assert any("au lieu de texte" in w for w in form.warnings)
+    prompt, cut = build_prompt(call(("patient", "bla " * 20000)), max_chars=4000)
+    assert cut and len(prompt) < 4000 + 2000

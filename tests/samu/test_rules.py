@@ -60,7 +60,7 @@ def test_child_stroke_call_fields_and_evidence():
     assert v["qualification.priority"] == "P0"
     # every filled field cites a quote that is really in the cited segment
     for name, fv in f.fields.items():
-        assert fv.evidence, name
+        assert fv.evidence or (name == "location.address_present" and fv.value is False), name
         for e in fv.evidence:
             assert e.quote and e.quote in AVC_CHILD.segments[e.segment].text, (name, e)
         assert 0.0 < fv.confidence <= 1.0
@@ -160,3 +160,53 @@ def test_priority_rule():
     assert infer_priority("ORIENT", None, None, "CABINET") == "P3"
     assert infer_priority("CONSEIL", None, None) == "P3"
     assert infer_priority(None, None, "M01.01") == "P0"
+
+
+def test_denials_of_signs_are_negated():
+    """Review repros: a plain sign denied by its context is a negated finding, not a motif."""
+    t = call(
+        (R, "samu bonjour"),
+        (A, "non il est pas inconscient il me parle, il a pas fait de malaise, pas de paralysie"),
+        (A, "il saigne sans arrêt, il a perdu pas mal de sang"),
+        (R, "je vous envoie les pompiers"),
+    )
+    f = extract_rules(t)
+    v = f.values()
+    assert v.get("patient.consciousness") == "conscient"
+    assert v["qualification.motif"] not in ("M01.02", "M03.09", "M03.08")
+    assert v["patient.bleeding"] == "oui"
+    negated = {x.name for x in f.findings if x.negated}
+    assert {"inconscience", "malaise", "signes d'AVC"} <= negated
+
+
+def test_long_single_segment_is_linear_and_nfd_text_folds():
+    import unicodedata
+
+    text = "elle a de la fièvre et mal au cœur " * 3000  # ~100k characters, one turn
+    t0 = time.perf_counter()
+    extract_rules(call((R, "samu"), (A, text)))
+    assert time.perf_counter() - t0 < 3.0
+    nfd = unicodedata.normalize("NFD", "ma sœur a de la fièvre depuis ce matin")
+    v = extract_rules(call((R, "samu bonjour"), (A, nfd), (R, "rappelez si ça ne passe pas"))).values()
+    assert v["qualification.motif"] == "M03.14" and v["patient.sex"] == "F"
+
+
+def test_gunshot_is_not_a_fire_and_weeks_become_days():
+    t = call(
+        (R, "samu"),
+        (A, "mon fils a reçu un coup de feu, une arme à feu, il a trois semaines de vie non il a vingt ans"),
+    )
+    v = extract_rules(t).values()
+    assert "R14" not in v.get("qualification.risks", ())
+    assert "R05" in v["qualification.risks"]
+    baby = extract_rules(call((R, "samu"), (A, "mon bébé de trois semaines a de la fièvre"))).values()
+    assert baby["patient.age"] == "21 jours"
+
+
+def test_no_address_is_an_explicit_false_and_region_language_is_french():
+    f = extract_rules(
+        call((R, "vous êtes où ?"), (A, "attendez elle a perdu connaissance"), language="fr-FR")
+    )
+    assert f.values()["location.address_present"] is False
+    assert "location.city" not in f.fields
+    assert not any("langue" in w for w in f.warnings)
