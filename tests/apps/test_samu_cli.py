@@ -91,3 +91,41 @@ def test_evaluate_samu_scores_written_forms(tmp_path, capsys):
     (gold / "bad.json").write_text('{"call": "bad"}')
     assert main(["evaluate-samu", "--gold", str(gold), "--pred", str(out), "-q"]) == 2
     assert "bad.json" in capsys.readouterr().err
+
+
+def test_samu_form_llm_with_a_model_directory(tmp_path, capsys):
+    """Any transformers model directory works as --model (here a tiny random Llama saved with
+    the bundled SmolLM2 tokenizer): the batch completes and the RS-EDA message validates."""
+    from tests.samu.test_llm import _tiny_llm
+
+    llm = _tiny_llm()
+    model_dir = tmp_path / "modele"
+    llm.model.save_pretrained(model_dir)
+    llm.tokenizer.save_pretrained(model_dir)
+    src = tmp_path / "appel.json"
+    write_transcript(AVC_CHILD, src)
+    out = tmp_path / "out"
+    rc = main(
+        ["samu-form", str(src), "--out", str(out), "--extractor", "llm", "--model", str(model_dir), "-q"]
+    )
+    assert rc == 0, capsys.readouterr().err
+    form = json.loads((out / "appel.form.json").read_text())
+    assert form["extractor"] == "llm"
+    from samu.export import validate_rs_eda
+
+    assert validate_rs_eda(json.loads((out / "appel.rs-eda.json").read_text())) == []
+    assert (
+        main(
+            [
+                "samu-form",
+                str(src),
+                "--out",
+                str(out),
+                "--extractor",
+                "llm",
+                "--model",
+                str(tmp_path / "nope"),
+            ]
+        )
+        == 2
+    )
