@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_TARGETS",
     "rank_for_ratio",
     "factorize_linear",
+    "svd_decompose",
     "collect_grams",
     "compress_svd",
     "merge_svd",
@@ -94,8 +95,37 @@ def _cholesky(gram: torch.Tensor, damp: float) -> torch.Tensor:
 
 
 @torch.no_grad()
+def svd_decompose(
+    linear: nn.Linear, method: str = "plain", gram: torch.Tensor | None = None, damp: float = 1e-6
+) -> dict:
+    """The rank-independent part of :func:`factorize_linear`: ``{"u", "s", "vh", "chol"}`` (float64)
+    with ``W = u diag(s) vh chol⁻¹`` (``chol`` is None for ``"plain"``). Truncating it to any
+    rank is cheap, so one decomposition serves several ratios."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    w = linear.weight.data
+    out_f, in_f = w.shape
+    wd = w.double()
+    chol = None
+    if method == "whitened":
+        if gram is None:
+            raise ValueError("method='whitened' needs the input Gram matrix (gram)")
+        if gram.shape != (in_f, in_f):
+            raise ValueError(f"gram must be [{in_f}, {in_f}], got {list(gram.shape)}")
+        chol = _cholesky(gram.to(w.device), damp)
+        wd = wd @ chol
+    u, s, vh = torch.linalg.svd(wd, full_matrices=False)
+    return {"u": u, "s": s, "vh": vh, "chol": chol}
+
+
+@torch.no_grad()
 def factorize_linear(
-    linear: nn.Linear, rank: int, method: str = "plain", gram: torch.Tensor | None = None, damp: float = 1e-6
+    linear: nn.Linear,
+    rank: int,
+    method: str = "plain",
+    gram: torch.Tensor | None = None,
+    damp: float = 1e-6,
+    decomposition: dict | None = None,
 ) -> LowRankLinear:
     """Factor one linear layer into a :class:`LowRankLinear` of ``rank``.
 
@@ -104,6 +134,7 @@ def factorize_linear(
         rank: kept rank, ``1 <= rank <= min(out, in)``.
         method: ``"plain"`` or ``"whitened"`` (needs ``gram`` = ``XᵀX``, ``[in, in]``).
         damp: ridge added to the Gram diagonal, relative to its mean, before the Cholesky.
+        decomposition: a precomputed :func:`svd_decompose` of this layer with this method.
 
     Returns:
         a new module with the layer's dtype/device; at full rank it reproduces the layer.
@@ -112,20 +143,13 @@ def factorize_linear(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     w = linear.weight.data
     out_f, in_f = w.shape
-    if not 1 <= int(rank) <= min(out_f, in_f):
+    if isinstance(rank, bool) or not 1 <= int(rank) <= min(out_f, in_f):
         raise ValueError(f"rank must be in [1, {min(out_f, in_f)}] for a {out_f}x{in_f} layer, got {rank!r}")
-    wd = w.double()
-    if method == "plain":
-        u, s, vh = torch.linalg.svd(wd, full_matrices=False)
-        a = vh[:rank] * s[:rank, None].sqrt()
-    else:
-        if gram is None:
-            raise ValueError("method='whitened' needs the input Gram matrix (gram)")
-        if gram.shape != (in_f, in_f):
-            raise ValueError(f"gram must be [{in_f}, {in_f}], got {list(gram.shape)}")
-        chol = _cholesky(gram.to(w.device), damp)
-        u, s, vh = torch.linalg.svd(wd @ chol, full_matrices=False)
-        a = torch.linalg.solve_triangular(chol, vh[:rank] * s[:rank, None].sqrt(), upper=False, left=False)
+    d = decomposition or svd_decompose(linear, method, gram, damp)
+    u, s, vh, chol = d["u"], d["s"], d["vh"], d["chol"]
+    a = vh[:rank] * s[:rank, None].sqrt()
+    if chol is not None:
+        a = torch.linalg.solve_triangular(chol, a, upper=False, left=False)
     b = u[:, :rank] * s[:rank].sqrt()
     out = LowRankLinear(in_f, out_f, rank, linear.bias is not None, device=w.device, dtype=w.dtype)
     out[0].weight.copy_(a.to(w.dtype))
@@ -212,6 +236,7 @@ def compress_svd(
     grams: dict[str, torch.Tensor] | None = None,
     targets: Iterable[str] = DEFAULT_TARGETS,
     damp: float = 1e-6,
+    cache: dict | None = None,
 ):
     """Replace the targeted linear layers by low-rank factors keeping ``1 - ratio`` of their weights.
 
@@ -223,6 +248,8 @@ def compress_svd(
         hook: progress, ``hook(step, done, total)``.
         grams: precomputed :func:`collect_grams` of this (uncompressed) model.
         targets: short names of the linear layers to factor.
+        cache: a dict kept between calls on copies of the *same* model: decompositions are stored
+            under ``(module name, method)`` and reused, so several ratios cost one SVD per layer.
 
     Returns:
         the same model with :class:`LowRankLinear` modules and ``config.llm4all_svd`` set.
@@ -241,7 +268,12 @@ def compress_svd(
         g = grams.get(name) if grams is not None else None
         if method == "whitened" and g is None:
             raise ValueError(f"no Gram matrix for {name}")
-        _set_module(model, name, factorize_linear(lin, k, method, g, damp))
+        dec = None
+        if cache is not None:
+            dec = cache.get((name, method))
+            if dec is None:
+                dec = cache[(name, method)] = svd_decompose(lin, method, g, damp)
+        _set_module(model, name, factorize_linear(lin, k, method, g, damp, decomposition=dec))
         ranks[name] = k
         if hook:
             hook("svd", i + 1, len(lins))
