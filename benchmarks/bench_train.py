@@ -375,6 +375,9 @@ def phase_distill(opts) -> dict:
         "pruned": ("prune", {"ratio": opts.compress_ratio, "method": opts.prune_method, "mode": "width"}),
         "svd": ("compress-svd", {"ratio": opts.compress_ratio, "method": "whitened"}),
     }
+    # Adam moves every entry of both low-rank factors by about lr per step, which changes the
+    # product B @ A far more than the same lr changes a dense weight: factors need a smaller lr
+    lrs = {"pruned": opts.distill_lr, "svd": opts.distill_lr_svd}
     for name, (recipe, options) in specs.items():
         print(f"{recipe} {options}", flush=True)
         comp = sub(
@@ -392,11 +395,11 @@ def phase_distill(opts) -> dict:
             "distill",
             teacher=opts.teacher,
             student=student_dir,
-            out=str(work / f"{name}_distilled"),
+            out=str(work / f"{name}_distilled_lr{lrs[name]:g}"),
             tokens=opts.distill_tokens,
             batch_size=2,
             block_size=256,
-            lr=opts.distill_lr,
+            lr=lrs[name],
             temperature=2.0,
             alpha_ce=0.0,
             **common,
@@ -427,7 +430,7 @@ def phase_distill(opts) -> dict:
         "teacher": opts.teacher,
         "compress_ratio": opts.compress_ratio,
         "distill_tokens": opts.distill_tokens,
-        "distill_lr": opts.distill_lr,
+        "distill_lr": lrs,
         "teacher_eval": teacher,
         "table": table,
         "students": students,
@@ -469,7 +472,10 @@ def main(argv=None) -> int:
     p.add_argument("--tokens", type=int, default=12288, help="training tokens per continued-pretraining run")
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--distill-tokens", type=int, default=8192)
-    p.add_argument("--distill-lr", type=float, default=2e-4)
+    p.add_argument("--distill-lr", type=float, default=3e-4)
+    p.add_argument(
+        "--distill-lr-svd", type=float, default=1e-5, help="learning rate for the SVD student's factors"
+    )
     p.add_argument("--compress-ratio", type=float, default=0.3)
     p.add_argument("--prune-method", default="activation")
     p.add_argument("--eval-chars", type=int, default=12000, help="characters of validation text per domain")

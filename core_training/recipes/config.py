@@ -42,8 +42,8 @@ CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"
 METRICS_FILE = "metrics.jsonl"
 MODEL_DIR = "model"
-# fields that may change between a run and its resumption without changing its trajectory
-RESUME_FREE = {"overwrite", "threads", "checkpoint_every", "keep_checkpoints"}
+# fields that may change between a run and its resumption (a moved directory, more threads...)
+RESUME_FREE = {"out", "overwrite", "threads", "checkpoint_every", "keep_checkpoints"}
 
 NAMED_CORPORA = ("french_dialogue", "replay")
 
@@ -407,10 +407,21 @@ class Run:
         self.out.mkdir(parents=True, exist_ok=True)
         write_atomic(cfg_path, dump_yaml(cfg, recipe))
         if (self.out / SUMMARY_FILE).exists():
-            self.summary = json.loads((self.out / SUMMARY_FILE).read_text())
+            self.summary = self._moved(json.loads((self.out / SUMMARY_FILE).read_text()))
         from core_training.train import latest_checkpoint
 
         self.fresh = self.summary is None and latest_checkpoint(self.checkpoints) is None
+
+    def _moved(self, summary: dict) -> dict:
+        """A finished run's summary with its paths following the directory if it was moved."""
+        old = summary.get("out")
+        if not old or old == str(self.out):
+            return summary
+        out = dict(summary, out=str(self.out))
+        for k, v in summary.items():
+            if k.endswith("_dir") and isinstance(v, str) and v.startswith(old):
+                out[k] = str(self.out) + v[len(old) :]
+        return out
 
     def _check_same(self, cfg_path: Path) -> None:
         import yaml

@@ -326,3 +326,13 @@ def test_svd_student_is_distilled_and_saved_in_the_svd_format(env, tmp_path):
     student = svd.load_svd(summary["model_dir"])
     assert summary["student_parameters"] == sum(p.numel() for p in student.parameters())
     assert summary["parameter_reduction"] > 0
+
+
+def test_a_moved_run_directory_is_still_recognised(env, tmp_path):
+    _, main = get_recipe("grow")
+    values = _common(env, tmp_path / "a", model=env["model"], every=3, steps=2, eval_tokens=0)
+    first = main(_cfg("grow", **values))
+    (tmp_path / "a").rename(tmp_path / "b")
+    again = main(_cfg("grow", **{**values, "out": str(tmp_path / "b")}))
+    assert again["model_dir"] == str(tmp_path / "b" / "model") and again["new_layers"] == first["new_layers"]
+    assert Path(again["model_dir"]).is_dir()
