@@ -199,26 +199,44 @@ def prepare(name: str, cfg: BenchConfig, results: dict | None = None) -> Context
     return ctx
 
 
-def trim_oracle(name: str, cfg: BenchConfig) -> dict:
-    """Row ``trim-oracle``: vocabulary trimmed on train *and* the scored validation subset, which
-    shows the lossless case (every scored word segments as before; only the softmax
-    normalisation changes). Not a deployable setting: it peeks at the validation text."""
+def trim_variants(name: str, cfg: BenchConfig) -> dict:
+    """Two more trimming rows, each evaluated on the French and the old-domain subsets:
+
+    - ``trim-oracle``: vocabulary from the French train split *and* the scored validation
+      subset: the lossless case (every scored word segments as before, only the softmax
+      normalisation changes). Not deployable: it peeks at the validation text.
+    - ``trim-fr+replay``: vocabulary from the French train split and the replay train split,
+      the setting to use when the old domain must survive.
+    """
     torch.set_num_threads(cfg.threads)
     corpus = french_dialogue_corpus(seed=cfg.seed)
-    model, tok = load_causal_lm(name)
-    ctx = Context(name, cfg, model, tok, spread_chars(corpus["validation"], cfg.val_chars), [], [], {})
-    t0 = time.perf_counter()
-    model, tok, info = trim_vocabulary(model, tok, corpus["train"] + ctx.val)
-    build = time.perf_counter() - t0
-    ctx.model, ctx.tokenizer = model, tok
-    row = evaluate_row(ctx, model)
-    row.update(build_s=round(build, 1), vocab_after=info["new_vocab"], params_removed=info["params_removed"])
+    replay = replay_corpus(seed=cfg.seed)
+    val = spread_chars(corpus["validation"], cfg.val_chars)
+    old = spread_chars(replay["validation"], cfg.old_chars)
     prev = (json.loads(cfg.out.read_text()) if cfg.out.exists() else {}).get("models", {}).get(name, {})
     base = prev.get("rows", {}).get("base")
-    if base:
-        row["ppl_word_vs_base"] = row["ppl_word"] / base["ppl_word"]
-    record(cfg.out, name, "trim-oracle", row)
-    return row
+    out = {}
+    for key, texts in (
+        ("trim-oracle", corpus["train"] + val),
+        ("trim-fr+replay", corpus["train"] + replay["train"]),
+    ):
+        model, tok = load_causal_lm(name)
+        ctx = Context(name, cfg, model, tok, val, old, [], {})
+        t0 = time.perf_counter()
+        model, tok, info = trim_vocabulary(model, tok, texts)
+        build = time.perf_counter() - t0
+        ctx.model, ctx.tokenizer = model, tok
+        row = evaluate_row(ctx, model, old=True)
+        row.update(
+            build_s=round(build, 1), vocab_after=info["new_vocab"], params_removed=info["params_removed"]
+        )
+        if base:
+            row["ppl_word_vs_base"] = row["ppl_word"] / base["ppl_word"]
+        record(cfg.out, name, key, row)
+        log.info("%s %s: %s", name, key, _short(row))
+        out[key] = row
+        del model
+    return out
 
 
 def compress(ctx: Context, method: str, ratio: float):
@@ -289,7 +307,7 @@ def table(results: dict) -> str:
     """A plain-text table of every row in ``results``."""
     lines = []
     head = (
-        f"{'model':12} {'row':24} {'total M':>8} {'non-emb M':>9} {'ppl_word':>9} {'x ref':>6} "
+        f"{'model':12} {'row':24} {'total M':>8} {'non-emb M':>9} {'ppl_word':>9} {'x ref':>8} "
         f"{'bpc':>6} {'ppl_tok':>8} {'tok/s':>6} {'build s':>7} {'eval s':>6}"
     )
     lines.append(head)
@@ -300,10 +318,53 @@ def table(results: dict) -> str:
             tps = r.get("tokens_per_s")
             lines.append(
                 f"{model:12} {key:24} {r['params_total'] / 1e6:8.1f} {r['params_non_embedding'] / 1e6:9.2f} "
-                f"{r['ppl_word']:9.2f} {ratio:6.3f} {r['bpc']:6.3f} {r['ppl_token']:8.2f} "
+                f"{_num(r['ppl_word'], 9)} {_num(ratio, 8)} {r['bpc']:6.3f} {_num(r['ppl_token'], 8)} "
                 f"{(f'{tps:.1f}' if tps else '-'):>6} {r.get('build_s', '-')!s:>7} {r['eval_s']:6}"
             )
     return "\n".join(lines)
+
+
+def _num(x: float, width: int, decimals: int = 2) -> str:
+    return f"{x:{width}.{decimals}f}" if abs(x) < 10 ** (width - decimals - 2) else f"{x:{width}.2e}"
+
+
+def summary(results: dict) -> dict:
+    """Headline comparisons per model: trimming, activation vs magnitude pruning, whitened vs
+    plain SVD (perplexity rise = ppl_word / reference - 1; bpc rise in bits per character)."""
+    out = {}
+    for model, m in results.get("models", {}).items():
+        rows = m["rows"]
+        s: dict = {}
+        if "trim" in rows and "base" in rows:
+            s["trim"] = {
+                "params_removed": rows["trim"].get("params_removed"),
+                "params_removed_frac": rows["trim"].get("params_removed", 0) / rows["base"]["params_total"],
+                "ppl_word_change": rows["trim"]["ppl_word"] / rows["base"]["ppl_word"] - 1,
+                "bpc_change": rows["trim"]["bpc"] - rows["base"]["bpc"],
+                "old_bpc_change": rows["trim"].get("old_bpc", 0) - rows["base"].get("old_bpc", 0),
+            }
+        for key in ("trim-oracle", "trim-fr+replay"):
+            if key in rows and "base" in rows:
+                s[key] = {
+                    "params_removed": rows[key]["params_removed"],
+                    "ppl_word_change": rows[key]["ppl_word"] / rows["base"]["ppl_word"] - 1,
+                    "bpc_change": rows[key]["bpc"] - rows["base"]["bpc"],
+                    "old_bpc_change": rows[key].get("old_bpc", 0) - rows["base"].get("old_bpc", 0),
+                }
+        ref_bpc = rows.get("trim", {}).get("bpc")
+        for ratio in sorted({r["ratio"] for r in rows.values() if "ratio" in r}):
+            entry = {}
+            for k in METHODS:
+                r = rows.get(f"{k}@{ratio}")
+                if r is not None:
+                    entry[k] = {"ppl_rise": r["ppl_word_vs_ref"] - 1, "bpc_rise": r["bpc"] - ref_bpc}
+            if entry.get("svd-plain") and entry.get("svd-whitened"):
+                entry["whitened_over_plain_bpc_rise"] = (
+                    entry["svd-whitened"]["bpc_rise"] / entry["svd-plain"]["bpc_rise"]
+                )
+            s[f"ratio {ratio}"] = entry
+        out[model] = s
+    return out
 
 
 def run(cfg: BenchConfig) -> dict:
@@ -343,6 +404,7 @@ def run(cfg: BenchConfig) -> dict:
         record(cfg.out, name, "trim", results["models"][name]["rows"]["trim"], results)
     results["seconds"] = round(time.perf_counter() - t_all, 1)
     results["peak_rss_mb"] = round(peak_rss_mb())
+    results["summary"] = summary(results)
     record(cfg.out, cfg.models[0], "base", results["models"][cfg.models[0]]["rows"]["base"], results)
     return results
 
@@ -360,7 +422,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=BenchConfig.threads)
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--resume", action="store_true", help="skip rows already in --out")
-    p.add_argument("--trim-oracle-only", action="store_true", help="only add the trim-oracle rows")
+    p.add_argument(
+        "--trim-variants-only",
+        "--trim-oracle-only",
+        action="store_true",
+        help="only add the trim-oracle and trim-fr+replay rows",
+    )
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", force=True)
     for noisy in ("transformers", "httpx", "urllib3"):
@@ -378,10 +445,12 @@ def main(argv: list[str] | None = None) -> int:
         resume=a.resume,
         out=a.out,
     )
-    if a.trim_oracle_only:
+    if a.trim_variants_only:
         for name in cfg.models:
-            trim_oracle(name, cfg)
+            trim_variants(name, cfg)
         results = json.loads(cfg.out.read_text())
+        results["summary"] = summary(results)
+        record(cfg.out, cfg.models[0], "base", results["models"][cfg.models[0]]["rows"]["base"], results)
         print(table(results))
         return 0
     results = run(cfg)
