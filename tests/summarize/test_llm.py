@@ -168,7 +168,9 @@ def test_plumbing_with_a_tiny_random_model(tmp_path):
 
     llm = LocalLLM(str(save_tiny_llama(tmp_path / "tiny")))
     assert llm.context_length == 1024
-    s = summarize(long_debate(1), SummaryOptions(method="llm", max_words=30, chunk_tokens=128), llm=llm)
+    s = summarize(
+        transcript(DEBATE[1:5]), SummaryOptions(method="llm", max_words=30, chunk_tokens=128), llm=llm
+    )
     # a random model writes nonsense: each chunk either passes the checks or falls back, never crashes
     assert s.method == "llm" and s.chunks >= 2 and s.model == "tiny"
     assert 0 < s.word_count <= 30
