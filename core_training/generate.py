@@ -39,6 +39,7 @@ class LocalLLM:
         else:
             self.model, self.tokenizer = load_causal_lm(model)
             self.name = os.path.basename(str(model)) if model else "gemma3-270m"
+        self._stop_cache: dict = {}
         limit = getattr(self.model.config, "max_position_embeddings", None) or 2048
         self.context_length = int(min(limit, max_context or 8192))
 
@@ -68,8 +69,16 @@ class LocalLLM:
             )
         kw = {}
         if stop:
-            kw["stop_strings"] = list(stop)
-            kw["tokenizer"] = self.tokenizer
+            # built once per stop tuple: transformers' own stop_strings path rebuilds its token
+            # table on every call (seconds with Gemma's 262k vocabulary)
+            key = tuple(stop)
+            crit = self._stop_cache.get(key)
+            if crit is None:
+                from transformers import StoppingCriteriaList, StopStringCriteria
+
+                crit = StoppingCriteriaList([StopStringCriteria(self.tokenizer, list(key))])
+                self._stop_cache[key] = crit
+            kw["stopping_criteria"] = crit
         if prefix_allowed_tokens_fn is not None:
             kw["prefix_allowed_tokens_fn"] = prefix_allowed_tokens_fn
         with torch.inference_mode():
