@@ -194,8 +194,19 @@ def summarize(
     if opts.kind == "call" and len(transcript.speakers) < 2:
         warnings.append("un seul locuteur dans cet appel : rôles régulateur/appelant inconnus")
     names: dict[str, str] = {}
+    if transcript.roles:
+        # a call labelled by the front end: show "regulateur" / "appelant" rather than SPEAKER_00
+        seen: dict[str, int] = {}
+        for spk in transcript.speakers:
+            role = transcript.roles.get(spk)
+            if role:
+                seen[role] = seen.get(role, 0) + 1
+                names[spk] = role if seen[role] == 1 else f"{role}_{seen[role]}"
+        if names:
+            transcript = transcript.relabel(names)
     if opts.resolve_initials:
-        transcript, names = with_full_names(transcript)
+        transcript, more = with_full_names(transcript)
+        names.update(more)
     log.info("summarize %s: %d words, method %s, budget %d", transcript.source, n_words, opts.method, budget)
 
     if opts.method == "extractive":
