@@ -140,6 +140,8 @@ def usage(recipe: str, cls) -> str:
 def _fmt_ppl(d: dict | None) -> str:
     if not d:
         return "-"
+    if "ppl_token" in d:  # one domain (one-shot recipes)
+        return f"{d['ppl_token']:.2f}"
     return ", ".join(
         f"{k} {v['ppl_token']:.2f}" for k, v in d.items() if isinstance(v, dict) and "ppl_token" in v
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -151,6 +152,7 @@ def test_one_shot_recipes(env, tmp_path, capsys, recipe, extra):
         args += ["--calib-samples", "2", "--calib-seq-len", "32"]
     rc, stdout, err = _run(capsys, *args)
     assert rc == 0, err
+    assert re.search(r"perplexité avant : \d", stdout) and re.search(r"perplexité après : \d", stdout)
     _check_run_dir(tmp_path / "o")
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["parameter_reduction"] > 0
