@@ -173,6 +173,19 @@ def load_causal_lm(model: str | os.PathLike | None = None, dtype: str = "float32
 
     ref = resolve_model(model)
     local = Path(ref).exists()
+    from core_training.svd import is_svd_checkpoint
+
+    if local and is_svd_checkpoint(ref):
+        # a low-rank (SVD) checkpoint from `llm4all compress-svd`: rebuilt by its own loader
+        from core_training.svd import load_svd
+
+        loaded = load_svd(ref, dtype=dtype, device=device)
+        lm = loaded[0] if isinstance(loaded, tuple) else loaded
+        tok = AutoTokenizer.from_pretrained(ref)
+        lm.eval()
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        return lm, tok
     offline = os.environ.get("HF_HUB_OFFLINE", "1") != "0"
     kw = {} if local else {"local_files_only": offline}
     try:
