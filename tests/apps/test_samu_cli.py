@@ -129,3 +129,14 @@ def test_samu_form_llm_with_a_model_directory(tmp_path, capsys):
         )
         == 2
     )
+
+
+@pytest.mark.slow
+def test_samu_form_from_audio(tmp_path, example_call):
+    """Audio goes through the speech front end, then the form: the bundled example call is a
+    man who fell at home (robotic voice, so only robust fields are checked)."""
+    out = tmp_path / "out"
+    assert main(["samu-form", str(example_call), "--out", str(out), "-q"]) == 0
+    form = json.loads((out / f"{example_call.name.split('.')[0]}.form.json").read_text())
+    assert form["fields"]["caller.type"]["value"] == "FAMILLE"
+    assert form["fields"]["qualification.motif"]["value"] == "M06.03"
