@@ -250,6 +250,10 @@ def width_plan(model, ratio: float, heads_ratio: float | None = None) -> dict:
     drop_heads = min(int(math.floor(n_rep * heads_ratio + 1e-9)), n_rep - 1)
     while drop_heads > 0 and drop_heads * g * per_head * n_layers > target:
         drop_heads -= 1
+    # transformers 5 configs (Llama, Gemma 3...) refuse a head count that does not divide
+    # hidden_size even with an explicit head_dim: keep only loadable head counts
+    while drop_heads > 0 and hidden % ((n_rep - drop_heads) * g):
+        drop_heads -= 1
     removed_heads = drop_heads * g * per_head * n_layers
     channels = max(0, math.ceil((target - removed_heads) / (per_channel * n_layers)))
     if channels >= inter:
