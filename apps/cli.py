@@ -24,11 +24,27 @@ def _setup_logging(level: str) -> None:
 
 # (subcommand, module whose main(argv) runs it, help). Recipe modules get the recipe name first.
 PASSTHROUGH = [
-    ("samu-form", "apps.samu_form", "transcriptions ou audio -> fiches d'appel SAMU (+ message Hub Santé RS-EDA)"),
-    ("evaluate-samu", "apps.evaluate_samu", "précision/rappel/F1 des fiches SAMU par rapport aux fiches de référence"),
+    (
+        "samu-form",
+        "apps.samu_form",
+        "transcriptions ou audio -> fiches d'appel SAMU (+ message Hub Santé RS-EDA)",
+    ),
+    (
+        "evaluate-samu",
+        "apps.evaluate_samu",
+        "précision/rappel/F1 des fiches SAMU par rapport aux fiches de référence",
+    ),
     ("summarize", "apps.summarize", "transcriptions -> résumés en français"),
-    ("evaluate-summaries", "apps.evaluate_summaries", "ROUGE des résumés sur FREDSum (test) et comparaison aux pairs"),
-    ("pseudonymize", "apps.pseudonymize", "pseudonymiser des transcriptions (clé de réidentification à part)"),
+    (
+        "evaluate-summaries",
+        "apps.evaluate_summaries",
+        "ROUGE des résumés sur FREDSum (test) et comparaison aux pairs",
+    ),
+    (
+        "pseudonymize",
+        "apps.pseudonymize",
+        "pseudonymiser des transcriptions (clé de réidentification à part)",
+    ),
     ("trim-vocab", "apps.recipes", "recette : réduire le vocabulaire d'un modèle aux jetons d'un corpus"),
     ("prune", "apps.recipes", "recette : élagage structuré (largeur, profondeur)"),
     ("compress-svd", "apps.recipes", "recette : compression SVD (simple ou blanchie)"),
@@ -79,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         mod = importlib.import_module(args.passthrough)
         i = argv.index(args.command)
         rest = argv[i + 1 :]
+        if (
+            args.quiet
+            and args.passthrough != "apps.evaluate_asr"
+            and "-q" not in rest
+            and "--quiet" not in rest
+        ):
+            rest = [*rest, "-q"]  # `llm4all -q <command>` means the same as `llm4all <command> -q`
         if args.passthrough == RECIPE_MODULE:
             rest = [args.command, *rest]
         return int(mod.main(rest) or 0)

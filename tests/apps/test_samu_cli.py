@@ -140,3 +140,10 @@ def test_samu_form_from_audio(tmp_path, example_call):
     form = json.loads((out / f"{example_call.name.split('.')[0]}.form.json").read_text())
     assert form["fields"]["caller.type"]["value"] == "FAMILLE"
     assert form["fields"]["qualification.motif"]["value"] == "M06.03"
+
+
+def test_global_quiet_flag_reaches_the_subcommand(tmp_path, capsys):
+    src = tmp_path / "appel.json"
+    write_transcript(AVC_CHILD, src)
+    assert main(["-q", "samu-form", str(src), "--out", str(tmp_path / "o")]) == 0
+    assert "appels:" not in capsys.readouterr().err  # no progress bar
