@@ -16,6 +16,13 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+def failure_reason(e: BaseException) -> str:
+    """What to tell the user about a failed input: our own errors (``ValueError`` for bad input,
+    ``RuntimeError``/``OSError`` for outside tools and files) carry a readable message; anything
+    else is unexpected and keeps its type name."""
+    return str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
+
+
 @dataclass
 class BatchResult:
     done: list[str] = field(default_factory=list)
@@ -25,6 +32,11 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    def fail(self, path: str | os.PathLike, e: BaseException) -> None:
+        """Record ``path`` as failed with :func:`failure_reason` (traceback at DEBUG only)."""
+        self.failed.append((str(path), failure_reason(e)))
+        log.debug("failed on %s", path, exc_info=e)
 
     def summary(self) -> str:
         lines = [

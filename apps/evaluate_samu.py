@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from apps.batch import failure_reason
 from asr.transcript import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 pred = extract_form(t, args.extractor, llm=llm)
                 times.append(time.perf_counter() - t0)
         except Exception as e:  # one unreadable call is reported and scored as empty
-            why = str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
-            print(f"erreur : {call} : {why}", file=sys.stderr)
+            print(f"erreur : {call} : {failure_reason(e)}", file=sys.stderr)
             missing.append(call)
             pred = {}
         score_call(pred, gold[call], call, report)

@@ -151,9 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                 key = new_key
                 write_transcript(p, target, "json")
         except Exception as e:  # one bad file never stops the batch (KeyboardInterrupt still does)
-            why = str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
-            res.failed.append((str(f), why))
-            log.debug("failed on %s", f, exc_info=True)
+            res.fail(f, e)
             continue
         res.done.append(str(f))
         log.info("%s -> %s", f.name, target.name)

@@ -176,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             write_form(form, form_path)
             atomic_write_text(msg_path, json.dumps(msg, ensure_ascii=False, indent=2) + "\n")
         except Exception as e:  # one bad file never stops the batch
-            why = str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
-            res.failed.append((str(f), why))
-            log.debug("failed on %s", f, exc_info=True)
+            res.fail(f, e)
             continue
         for w in form.warnings:
             print(f"  {f.name} : {w}", file=sys.stderr)

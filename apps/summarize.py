@@ -180,9 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 out / f"{stems[f]}.summary.json", json.dumps(data, ensure_ascii=False, indent=1) + "\n"
             )
         except Exception as e:  # one bad file never stops the batch (KeyboardInterrupt still does)
-            why = str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
-            res.failed.append((str(f), why))
-            log.debug("failed on %s", f, exc_info=True)
+            res.fail(f, e)
             continue
         finally:
             inner.close()

@@ -166,9 +166,7 @@ def run(a: argparse.Namespace) -> int:
             for fmt, target in zip(fmts, targets):
                 write_transcript(tr, target, fmt)
         except Exception as e:  # one bad file never stops the batch (KeyboardInterrupt still does)
-            why = str(e) if isinstance(e, (ValueError, RuntimeError, OSError)) else f"{type(e).__name__}: {e}"
-            res.failed.append((str(f), why))
-            log.debug("failed on %s", f, exc_info=True)
+            res.fail(f, e)
             continue
         finally:
             inner.close()
