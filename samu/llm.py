@@ -150,7 +150,8 @@ def build_prompt(t: Transcript, max_chars: int = 6000) -> tuple[str, bool]:
 
 
 def parse_output(text: str) -> dict:
-    """The first JSON object in ``text``; ``ValueError`` if there is none or it is invalid."""
+    """The first JSON object in ``text`` (a trailing comma before its closing brace is tolerated);
+    ``ValueError`` if there is none or it is invalid."""
     start = text.find("{")
     if start < 0:
         raise ValueError("la sortie du modèle ne contient pas d'objet JSON")
@@ -161,10 +162,16 @@ def parse_output(text: str) -> dict:
         elif text[k] == "}":
             depth -= 1
             if depth == 0:
+                chunk = text[start : k + 1]
                 try:
-                    obj = json.loads(text[start : k + 1])
+                    obj = json.loads(chunk)
                 except json.JSONDecodeError as e:
-                    raise ValueError(f"JSON invalide dans la sortie du modèle : {e}") from e
+                    # lm-format-enforcer lets a model close an object right after a comma
+                    # ('{"decision": "INTER", }'): drop that trailing comma, nothing else
+                    try:
+                        obj = json.loads(re.sub(r",\s*}$", "}", chunk))
+                    except json.JSONDecodeError:
+                        raise ValueError(f"JSON invalide dans la sortie du modèle : {e}") from e
                 if not isinstance(obj, dict):
                     raise ValueError("la sortie du modèle n'est pas un objet JSON")
                 return obj
