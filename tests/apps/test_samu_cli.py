@@ -96,12 +96,9 @@ def test_evaluate_samu_scores_written_forms(tmp_path, capsys):
 def test_samu_form_llm_with_a_model_directory(tmp_path, capsys):
     """Any transformers model directory works as --model (here a tiny random Llama saved with
     the bundled SmolLM2 tokenizer): the batch completes and the RS-EDA message validates."""
-    from tests.samu.test_llm import _tiny_llm
+    from tests.tiny_llm import save_tiny_llama
 
-    llm = _tiny_llm()
-    model_dir = tmp_path / "modele"
-    llm.model.save_pretrained(model_dir)
-    llm.tokenizer.save_pretrained(model_dir)
+    model_dir = save_tiny_llama(tmp_path / "modele")
     src = tmp_path / "appel.json"
     write_transcript(AVC_CHILD, src)
     out = tmp_path / "out"

@@ -90,7 +90,7 @@ def test_missing_model_directory_is_a_clear_error(inputs, tmp_path, capsys):
 
 
 def test_llm_method_with_a_tiny_model_directory(inputs, tmp_path, capsys):
-    from ..summarize.tiny_llm import save_tiny_llama
+    from tests.tiny_llm import save_tiny_llama
 
     model = save_tiny_llama(tmp_path / "tiny")
     out = tmp_path / "out"

@@ -95,41 +95,21 @@ def test_long_transcript_is_cut_for_the_context():
     assert cut and "[...]" in prompt and len(prompt) < 5000
 
 
-def _tiny_llm():
-    from core_training.models import bundled_model_dir
-
-    try:
-        tok_dir = bundled_model_dir("smollm2")
-    except RuntimeError as e:
-        pytest.skip(f"bundled tokenizer unavailable: {e}")
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
+def _tiny_llm(directory):
     from core_training.generate import LocalLLM
+    from tests.tiny_llm import save_tiny_llama
 
-    tok = AutoTokenizer.from_pretrained(tok_dir)
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=4096,
-        tie_word_embeddings=True,
-    )
-    return LocalLLM((LlamaForCausalLM(cfg).eval(), tok))
+    return LocalLLM(str(save_tiny_llama(directory)))
 
 
-def test_constrained_decoding_with_a_random_model_is_schema_valid():
+def test_constrained_decoding_with_a_random_model_is_schema_valid(tmp_path):
     """A random model can only emit what the schema allows: the output always parses and every
     value is in its list or matches its pattern."""
     import jsonschema
 
     from samu.llm import build_prompt, llm_json_schema, parse_output
 
-    llm = _tiny_llm()
+    llm = _tiny_llm(tmp_path / "tiny")
     from samu.llm import _lmfe
 
     parser_cls, tokdata, build_fn = _lmfe()
@@ -142,10 +122,10 @@ def test_constrained_decoding_with_a_random_model_is_schema_valid():
         jsonschema.validate(obj, llm_json_schema())
 
 
-def test_extract_llm_with_random_model_never_crashes():
+def test_extract_llm_with_random_model_never_crashes(tmp_path):
     from samu.llm import extract_llm
 
-    form = extract_llm(AVC_CHILD, _tiny_llm(), max_new_tokens=60)
+    form = extract_llm(AVC_CHILD, _tiny_llm(tmp_path / "tiny"), max_new_tokens=60)
     # whatever the random model said, only supported values remain
     for fv in form.fields.values():
         for e in fv.evidence:
@@ -203,3 +183,11 @@ def test_llm_returning_none_and_endless_turn():
     assert any("au lieu de texte" in w for w in form.warnings)
     prompt, cut = build_prompt(call(("patient", "bla " * 20000)), max_chars=4000)
     assert cut and len(prompt) < 4000 + 2000
+
+
+def test_parse_output_tolerates_only_a_trailing_comma():
+    from samu.llm import parse_output
+
+    assert parse_output(' \n {"decision":"ORIENT", \n\n } \n') == {"decision": "ORIENT"}
+    with pytest.raises(ValueError, match="JSON invalide"):
+        parse_output('{"decision": , }')

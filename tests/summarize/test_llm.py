@@ -163,8 +163,7 @@ def test_context_too_small_is_a_clear_error():
 
 def test_plumbing_with_a_tiny_random_model(tmp_path):
     from core_training.generate import LocalLLM
-
-    from .tiny_llm import save_tiny_llama
+    from tests.tiny_llm import save_tiny_llama
 
     llm = LocalLLM(str(save_tiny_llama(tmp_path / "tiny")))
     assert llm.context_length == 1024

@@ -1,4 +1,5 @@
-"""A tiny random Llama model with the bundled SmolLM2 tokenizer (for plumbing tests)."""
+"""A tiny random Llama model with the bundled SmolLM2 tokenizer, for the heads' plumbing tests
+(summaries, SAMU forms): a real 49k-token tokenizer, a model that answers in milliseconds."""
 
 from __future__ import annotations
 
@@ -8,15 +9,13 @@ import pytest
 
 
 def smollm2_tokenizer_dir() -> Path:
-    """The cached SmolLM2 conversion (tokenizer files), or skip saying why."""
-    from asr.models import cache_dir
+    """The bundled SmolLM2 converted to transformers (converted on first use), or skip saying why."""
+    from core_training.models import bundled_model_dir
 
-    d = cache_dir() / "smollm2-hf"
-    if not (d / "tokenizer.json").exists() and not (d / "tokenizer_config.json").exists():
-        pytest.skip(
-            f"cached SmolLM2 tokenizer not found in {d} (run `make setup` to convert the bundled model)"
-        )
-    return d
+    try:
+        return bundled_model_dir("smollm2")
+    except RuntimeError as e:
+        pytest.skip(f"bundled SmolLM2 tokenizer unavailable: {e}")
 
 
 def save_tiny_llama(out: Path) -> Path:
