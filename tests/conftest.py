@@ -55,3 +55,15 @@ def need_espeak() -> None:
 from asr._compat import ensure_torchaudio_importable  # noqa: E402
 
 ensure_torchaudio_importable()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a test module with one torch thread, then restore the setting (tiny models spin-wait
+    with two threads on a shared 2-core CPU). Use with ``pytest.mark.usefixtures``."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

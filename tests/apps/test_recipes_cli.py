@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from apps.cli import main as cli
@@ -22,12 +21,8 @@ from tests.core_training.test_recipes import ENGLISH, FRENCH, tiny_model_dir, wr
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one thread is far faster than two on a shared CPU (no sync spinning)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

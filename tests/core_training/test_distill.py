@@ -16,14 +16,8 @@ from core_training.distill import (
 from core_training.train import BlockBatches, TrainOptions, train_loop
 from tests.core_training.tiny import random_ids, tiny_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one thread is far faster than two on a shared CPU (no sync spinning)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one thread is far faster than two on a shared CPU (no sync spinning)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_kd_loss_is_zero_for_identical_logits_and_positive_otherwise():

@@ -9,14 +9,8 @@ from transformers import AutoModelForCausalLM
 from core_training.grow import expand_blocks, freeze_except_new_blocks, growth_plan, new_block_indices
 from tests.core_training.tiny import TINY_KINDS, logits, random_ids, tiny_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one thread is far faster than two on a shared CPU (no sync spinning)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one thread is far faster than two on a shared CPU (no sync spinning)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_growth_plan():

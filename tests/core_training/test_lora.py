@@ -10,14 +10,8 @@ from core_training.lora import add_lora, lora_targets, merge_lora, save_merged
 from core_training.train import BlockBatches, TrainOptions, train_loop
 from tests.core_training.tiny import logits, random_ids, tiny_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one thread is far faster than two on a shared CPU (no sync spinning)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one thread is far faster than two on a shared CPU (no sync spinning)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_targets_and_bad_targets():

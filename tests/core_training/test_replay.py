@@ -7,14 +7,8 @@ import torch
 
 from core_training.replay import MixedBatches, replay_plan
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one thread is far faster than two on a shared CPU (no sync spinning)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one thread is far faster than two on a shared CPU (no sync spinning)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _blocks(n, start, length=8):

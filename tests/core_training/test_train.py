@@ -18,14 +18,8 @@ from core_training.train import (
 )
 from tests.core_training.tiny import tiny_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one thread is far faster than two on a shared CPU (no sync spinning)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# tiny models: one thread is far faster than two on a shared CPU (no sync spinning)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _blocks(n=10, length=16, vocab=128, seed=0):
