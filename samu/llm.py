@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 from asr.transcript import Transcript
 from samu import rules
-from samu.schema import FIELDS, CallForm, Evidence, FieldValue, code_labels, validate_value
-from samu.text import NUMBER, fold, parse_number
+from samu.schema import FIELDS, CallForm, Evidence, FieldValue, age_parts, code_labels, validate_value
+from samu.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -185,12 +185,12 @@ def _norm(s: str) -> str:
 def _support(field: str, value, t: Transcript, rule_form: CallForm, segs) -> tuple[Evidence, ...]:
     """Evidence in the transcript for ``value`` of ``field``; empty = unsupported (dropped)."""
     if field == "patient.age":
-        n, unit = str(value).split()
-        pat = re.compile(rf"\b({NUMBER})\s+(ans|an|mois|semaines?|jours?)\b")
+        n, unit = age_parts(value)
+        if unit == "semaines":  # compared the way the rules write ages (weeks as days)
+            n, unit = n * 7, "jours"
         for s in segs:
-            for m in pat.finditer(s.folded):
-                u = {"an": "ans", "semaine": "semaines", "jour": "jours"}.get(m.group(2), m.group(2))
-                if u == unit and parse_number(m.group(1)) == int(n):
+            for m, n2, unit2 in rules.age_mentions(s):
+                if (n2, unit2) == (n, unit):
                     return (s.ev(m.start(), m.end()),)
         return ()
     if field == "location.city":

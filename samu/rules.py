@@ -342,8 +342,24 @@ def _pick_motif(hits, segs: list[_Seg], child: bool = False) -> FieldValue | Non
     return FieldValue(best, tuple(ev[best][:3]), min(1.0, score[best] / total + 0.2))
 
 
+AGE_MENTION = re.compile(rf"\b({NUMBER})\s+(ans|an|mois|semaines?|jours?)\b")
+
+
+def age_mentions(s: _Seg):
+    """Every "<number> <unit>" of a segment as ``(match, n, unit)``, the unit written the way form
+    ages are (``ans``, ``mois``, ``jours``: weeks become days, as Hub Santé ages are in years,
+    months or days). Numbers in words are parsed; unparsable ones are skipped."""
+    for m in AGE_MENTION.finditer(s.folded):
+        n = parse_number(m.group(1))
+        if n is None:
+            continue
+        unit = {"an": "ans", "semaine": "semaines", "jour": "jours"}.get(m.group(2), m.group(2))
+        if unit == "semaines":
+            n, unit = n * 7, "jours"
+        yield m, n, unit
+
+
 def _age(segs: list[_Seg]) -> FieldValue | None:
-    pat = re.compile(rf"\b({NUMBER})\s+(ans|an|mois|semaines?|jours?)\b")
     good_ctx = re.compile(
         r"(\bde|\ba|\bai|agee?s? de|fille de|fils de|enfant de|bebe de|garcon de|dame de|monsieur de|homme de|"
         r"femme de|\bage|\bfait|\bfete ses|\bvers|environ|\bla)\s*$"
@@ -353,14 +369,7 @@ def _age(segs: list[_Seg]) -> FieldValue | None:
     )
     cands = []
     for s in segs:
-        for m in pat.finditer(s.folded):
-            n = parse_number(m.group(1))
-            unit = m.group(2)
-            unit = {"an": "ans", "semaine": "semaines", "jour": "jours"}.get(unit, unit)
-            if unit == "semaines" and n is not None:
-                n, unit = n * 7, "jours"  # Hub Santé ages are in years, months or days
-            if n is None:
-                continue
+        for m, n, unit in age_mentions(s):
             left = re.sub(r"\b(heu|euh|hum|ben|bah)\b", " ", s.folded[max(0, m.start() - 30) : m.start()])
             left = re.sub(r"\s+", " ", left)
             if bad_ctx.search(left) or "depuis" in left.split()[-4:]:
@@ -368,7 +377,7 @@ def _age(segs: list[_Seg]) -> FieldValue | None:
             if unit == "ans" and not 0 < n <= 115 or unit == "mois" and not 0 < n <= 36:
                 continue
             good = bool(good_ctx.search(left))
-            if unit in ("jours", "semaines") and not good:
+            if unit == "jours" and not good:
                 continue
             cands.append((good, s.index, n, unit, s.ev(m.start(), m.end())))
     if not cands:
