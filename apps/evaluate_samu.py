@@ -18,6 +18,7 @@ from pathlib import Path
 
 from apps.batch import failure_reason
 from asr.transcript import atomic_write_text
+from samu import EXTRACTORS
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pred", default=None, help="dossier de fiches <appel>.form.json à évaluer")
     p.add_argument(
         "--extractor",
-        choices=("rules", "llm"),
+        choices=EXTRACTORS,
         default="rules",
         help="sans --pred : extracteur à lancer sur les transcriptions simsamu (défaut : rules)",
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from apps.batch import BatchResult, expand_inputs, output_stems
 from asr.audio import is_audio_path
 from asr.transcript import atomic_write_text
+from samu import EXTRACTORS
 
 log = logging.getLogger(__name__)
 # preference order when one folder holds several transcripts of the same call (simsamu: .json
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="dossier de sortie")
     p.add_argument(
         "--extractor",
-        choices=("rules", "llm"),
+        choices=EXTRACTORS,
         default="rules",
         help="rules (défaut, sans modèle) ou llm (modèle de langue, décodage contraint au schéma)",
     )
