@@ -15,6 +15,50 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# transcript inputs of the text heads, in order of preference when one folder holds several
+# transcripts of the same call (simsamu: <rec>.json and <rec>.srt)
+TRANSCRIPT_EXTENSIONS = (".json", ".srt", ".vtt", ".txt")
+
+
+def transcript_or_audio(outputs: Sequence[str] = ()) -> Callable[[Path], bool]:
+    """An ``accept`` for :func:`expand_inputs`: transcripts and audio files, but neither hidden
+    files nor the command's own outputs (names ending with one of ``outputs``)."""
+    from asr.audio import is_audio_path
+
+    ends = tuple(outputs)
+
+    def accept(p: Path) -> bool:
+        name = p.name.lower()
+        if name.startswith(".") or (ends and name.endswith(ends)):
+            return False
+        return p.suffix.lower() in TRANSCRIPT_EXTENSIONS or is_audio_path(p)
+
+    return accept
+
+
+def one_per_stem(files: Iterable[Path]) -> list[Path]:
+    """Keep one input per call (same folder, same stem), in first-seen order: JSON over SRT over
+    VTT over TXT over anything else (audio), so a call is never processed twice."""
+    rank = {ext: i for i, ext in enumerate(TRANSCRIPT_EXTENSIONS)}
+    best: dict[tuple[Path, str], Path] = {}
+    for f in files:
+        key = (f.parent, f.name.split(".")[0])
+        cur = best.get(key)
+        if cur is None or rank.get(f.suffix.lower(), 9) < rank.get(cur.suffix.lower(), 9):
+            best[key] = f
+    return list(best.values())
+
+
+def load_llm(model: str | None):
+    """The LLM a CLI runs (:class:`core_training.generate.LocalLLM`) and ``None``, or ``None``
+    and a one-line French error to print before exiting 2."""
+    from core_training.generate import LocalLLM
+
+    try:
+        return LocalLLM(model), None
+    except (ValueError, RuntimeError, OSError) as e:
+        return None, f"erreur : impossible de charger le modèle {model or 'gemma3-270m'} : {e}"
+
 
 def failure_reason(e: BaseException) -> str:
     """What to tell the user about a failed input: our own errors (``ValueError`` for bad input,

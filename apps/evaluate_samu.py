@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from apps.batch import failure_reason
+from apps.batch import failure_reason, load_llm
 from asr.transcript import atomic_write_text
 from samu import EXTRACTORS
 
@@ -98,12 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     missing: list[str] = []
     llm = None
     if not args.pred and args.extractor == "llm":
-        from core_training.generate import LocalLLM
-
-        try:
-            llm = LocalLLM(args.model)
-        except (ValueError, RuntimeError) as e:
-            print(f"erreur : modèle : {e}", file=sys.stderr)
+        llm, error = load_llm(args.model)
+        if error:
+            print(error, file=sys.stderr)
             return 2
     from tqdm import tqdm
 

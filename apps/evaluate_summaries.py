@@ -209,13 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     llm, llm_name = None, None
     if a.llm:
-        from core_training.generate import LocalLLM
+        from apps.batch import load_llm
 
         llm_name = a.model or "gemma3-270m"
-        try:
-            llm = LocalLLM(a.model)
-        except (ValueError, RuntimeError) as e:
-            print(f"erreur : modèle {llm_name} : {e}", file=sys.stderr)
+        llm, error = load_llm(a.model)
+        if error:
+            print(error, file=sys.stderr)
             return 2
     systems = build_systems(
         peers=not a.no_peers, baselines=not a.no_baselines, llm=llm, llm_name=llm_name, folders=folders

@@ -14,15 +14,13 @@ import logging
 import sys
 from pathlib import Path
 
-from apps.batch import BatchResult, expand_inputs, output_stems
+from apps.batch import BatchResult, expand_inputs, load_llm, one_per_stem, output_stems, transcript_or_audio
 from asr.audio import is_audio_path
 from asr.transcript import atomic_write_text
 from samu import EXTRACTORS
 
 log = logging.getLogger(__name__)
-# preference order when one folder holds several transcripts of the same call (simsamu: .json
-# and .srt); RTTM holds no words and is not an input
-TRANSCRIPT_EXT = (".json", ".srt", ".vtt", ".txt")
+OUTPUT_SUFFIXES = (".form.json", ".rs-eda.json")  # our form, the Hub Santé message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,30 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _accept(p: Path) -> bool:
-    name = p.name.lower()
-    if name.endswith((".form.json", ".rs-eda.json")):
-        return False
-    return p.suffix.lower() in TRANSCRIPT_EXT or is_audio_path(p)
-
-
-def one_per_call(files: list[Path]) -> list[Path]:
-    """Keep one transcript per call (same folder and stem): JSON over SRT over VTT over TXT;
-    audio files are kept as they are."""
-    best: dict[tuple[Path, str], Path] = {}
-    out: list[Path] = []
-    for f in files:
-        if f.suffix.lower() not in TRANSCRIPT_EXT:
-            out.append(f)
-            continue
-        k = (f.parent, f.name.split(".")[0])
-        cur = best.get(k)
-        if cur is None or TRANSCRIPT_EXT.index(f.suffix.lower()) < TRANSCRIPT_EXT.index(cur.suffix.lower()):
-            best[k] = f
-    keep = set(best.values())
-    return [f for f in files if f in keep or f.suffix.lower() not in TRANSCRIPT_EXT]
-
-
 def load_input(path: Path, quiet: bool = True):
     """A :class:`Transcript` from a transcript file, or from audio through the speech front end."""
     if is_audio_path(path):
@@ -121,12 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     llm = None
     if a.extractor == "llm":
-        from core_training.generate import LocalLLM
-
-        try:
-            llm = LocalLLM(a.model)
-        except (ValueError, RuntimeError, OSError) as e:
-            print(f"erreur : modèle {a.model or 'gemma3-270m'} : {e}", file=sys.stderr)
+        llm, error = load_llm(a.model)
+        if error:
+            print(error, file=sys.stderr)
             return 2
     elif a.model:
         print("erreur : --model ne sert qu'avec --extractor llm", file=sys.stderr)
@@ -148,14 +119,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"erreur : {e}", file=sys.stderr)
             return 2
     out.mkdir(parents=True, exist_ok=True)
-    files, bad = expand_inputs(a.inputs, _accept)
-    files = one_per_call(files)
+    files, bad = expand_inputs(a.inputs, transcript_or_audio(OUTPUT_SUFFIXES))
+    files = one_per_stem(files)
     res = BatchResult(failed=list(bad))
     stems = output_stems(files)
     bar = tqdm(files, desc="appels", unit="appel", disable=a.quiet, file=sys.stderr)
     for f in bar:
-        form_path = out / f"{stems[f]}.form.json"
-        msg_path = out / f"{stems[f]}.rs-eda.json"
+        form_path, msg_path = (out / f"{stems[f]}{suffix}" for suffix in OUTPUT_SUFFIXES)
         if not a.overwrite and form_path.exists() and msg_path.exists():
             res.skipped.append(str(f))
             continue

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from apps.batch import BatchResult, expand_inputs, output_stems
+from apps.batch import BatchResult, expand_inputs, load_llm, one_per_stem, output_stems, transcript_or_audio
 from asr.audio import is_audio_path
 from asr.transcript import Transcript, atomic_write_text, read_transcript
 from summarize.core import KINDS, METHODS, SummaryOptions, summarize
@@ -25,31 +25,7 @@ from summarize.fredsum import looks_like_fredsum, read_fredsum
 
 log = logging.getLogger(__name__)
 
-TRANSCRIPT_EXTENSIONS = (".json", ".srt", ".vtt", ".txt")
 _OUTPUT_SUFFIXES = (".summary.txt", ".summary.json")
-
-
-def is_input_path(p: Path) -> bool:
-    """Transcripts and audio files, but not our own summary outputs."""
-    name = p.name.lower()
-    if name.endswith(_OUTPUT_SUFFIXES) or name.startswith("."):
-        return False
-    return p.suffix.lower() in TRANSCRIPT_EXTENSIONS or is_audio_path(p)
-
-
-def _prefer_one_per_stem(files: list[Path]) -> list[Path]:
-    """A simsamu folder holds <rec>.json and <rec>.srt of the same call: keep one (json first)."""
-    rank = {".json": 0, ".srt": 1, ".vtt": 2, ".txt": 3}
-    best: dict[tuple[Path, str], Path] = {}
-    order: list[tuple[Path, str]] = []
-    for f in files:
-        key = (f.parent, f.name.split(".")[0])
-        if key not in best:
-            order.append(key)
-            best[key] = f
-        elif rank.get(f.suffix.lower(), 9) < rank.get(best[key].suffix.lower(), 9):
-            best[key] = f
-    return [best[k] for k in order]
 
 
 def load_input(path: Path, kind: str, hook=None) -> tuple[Transcript, str]:
@@ -135,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"erreur : --out {out} existe et n'est pas un dossier", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    files, bad = expand_inputs(a.inputs, is_input_path)
-    files = _prefer_one_per_stem(files)
+    files, bad = expand_inputs(a.inputs, transcript_or_audio(_OUTPUT_SUFFIXES))
+    files = one_per_stem(files)
     res = BatchResult(failed=list(bad))
     stems = output_stems(files)
     todo = [
@@ -148,13 +124,10 @@ def main(argv: list[str] | None = None) -> int:
 
     llm = None
     if a.method == "llm" and todo:
-        from core_training.generate import LocalLLM
-
         name = a.model or "gemma3-270m"
-        try:
-            llm = LocalLLM(a.model)
-        except (ValueError, RuntimeError, OSError) as e:
-            print(f"erreur : impossible de charger le modèle {name} : {e}", file=sys.stderr)
+        llm, error = load_llm(a.model)
+        if error:
+            print(error, file=sys.stderr)
             return 2
         opts = SummaryOptions(method="llm", max_words=a.max_words, kind=a.kind, model=name)
 
