@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -85,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     if out.exists() and not out.is_dir():
         print(f"erreur : --out {out} existe et n'est pas un dossier", file=sys.stderr)
         return 2
-    import re
-
     if not re.fullmatch(r"([a-zA-Z0-9_-]+\.?){4,9}", a.org):
         print(
             f"erreur : --org {a.org!r} n'est pas un identifiant d'organisation (ex. fr.health.samu690)",
