@@ -22,6 +22,7 @@ when the message leaves the regulation room.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -167,19 +168,20 @@ def _clinical_note(form: CallForm) -> str:
     return ". ".join(parts)
 
 
-def rs_eda_schema(hubsante: str | os.PathLike | None = None) -> dict:
-    return json.loads(
-        (hubsante_dir(hubsante) / "json-schema" / "RS-EDA.schema.json").read_text(encoding="utf-8")
-    )
+@functools.lru_cache(maxsize=4)
+def _rs_eda_validator(schema_path: str):
+    """The jsonschema validator of one schema file, built once per process (a batch validates
+    every message against it)."""
+    import jsonschema
+
+    schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 def validate_rs_eda(msg: dict, hubsante: str | os.PathLike | None = None) -> list[str]:
     """Validate against ``RS-EDA.schema.json`` with jsonschema; returns error messages (empty = valid)."""
-    import jsonschema
-
-    schema = rs_eda_schema(hubsante)
-    cls = jsonschema.validators.validator_for(schema)
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    validator = _rs_eda_validator(str(hubsante_dir(hubsante) / "json-schema" / "RS-EDA.schema.json"))
     return [
         f"{'/'.join(map(str, e.absolute_path)) or '(racine)'} : {e.message}"
         for e in validator.iter_errors(msg)
