@@ -289,6 +289,51 @@ def _site_packages() -> list[Path]:
     return paths or [Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
 
 
+REPLAY_MANIFEST = Path(__file__).with_name("replay_manifest.json")
+
+
+def replay_manifest(docs: Sequence[tuple[str, str]]) -> dict:
+    """A manifest that freezes a package-description corpus without copying its text: the
+    distribution names and the SHA-256 of each description."""
+    return {
+        "what": "long descriptions (*.dist-info/METADATA) of these Python distributions; text not stored here",
+        "documents": [
+            {"name": n, "sha256": hashlib.sha256(d.encode()).hexdigest(), "chars": len(d)} for n, d in docs
+        ],
+    }
+
+
+def _frozen_descriptions(manifest_path: Path) -> list[tuple[str, str]]:
+    """The installed descriptions the manifest lists, in its order, checked by hash; missing or
+    changed ones are left out with a warning (so a newly installed package never enters)."""
+    try:
+        wanted = json.loads(Path(manifest_path).read_text())["documents"]
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"replay manifest unreadable: {manifest_path} ({e})") from None
+    found = dict(_package_descriptions(_site_packages()))
+    docs, lost = [], []
+    for entry in wanted:
+        body = found.get(entry["name"])
+        if body is not None and hashlib.sha256(body.encode()).hexdigest() == entry["sha256"]:
+            docs.append((entry["name"], body))
+        else:
+            lost.append(entry["name"])
+    if lost:
+        log.warning(
+            "replay corpus: %d of %d frozen documents missing or changed in this environment (%s%s)",
+            len(lost),
+            len(wanted),
+            ", ".join(lost[:8]),
+            ", ..." if len(lost) > 8 else "",
+        )
+    if not docs:
+        raise ValueError(
+            f"none of the {len(wanted)} package descriptions listed in {manifest_path} is installed "
+            "unchanged; pass source='installed' or a text source"
+        )
+    return docs
+
+
 def replay_corpus(
     source: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     val_fraction: float = 0.1,
@@ -297,16 +342,18 @@ def replay_corpus(
 ) -> dict[str, list[str]]:
     """Old-domain ("replay") text: English technical prose the base models were trained on.
 
-    By default, the long descriptions (README rendered into ``METADATA``) of the Python
+    By default, the long descriptions (README rendered into ``METADATA``) of Python
     distributions installed in this environment: English documentation with some code,
     available offline, licensed by each package (mostly MIT/BSD/Apache). One document per
-    distribution, deduplicated by name and content, truncated to ``max_chars_per_doc``.
-    The exact set depends on the installed packages: freeze it with ``source`` for runs that
-    must be repeatable elsewhere.
+    distribution, deduplicated by name and content. The default set is **frozen** by
+    ``core_training/replay_manifest.json`` (names and SHA-256 of the descriptions measured in
+    the benchmarks): installing another package does not change it, and a description that
+    changed or disappeared is left out with a warning.
 
     Args:
-        source: ``None`` (installed packages), or a text file / directory of ``.txt`` /
-            ``.jsonl`` files / list of such files read with :func:`read_text_file`.
+        source: ``None`` (the frozen set), ``"installed"`` (every installed distribution, as it
+            is now), or a text file / directory of ``.txt`` / ``.jsonl`` files / list of such
+            files read with :func:`read_text_file`.
         val_fraction: fraction of documents (by name hash) sent to validation, in [0, 1).
         seed: split seed.
         max_chars_per_doc: documents are cut to this many characters (0: no cut).
@@ -315,10 +362,13 @@ def replay_corpus(
         ``{"train": [...], "validation": [...]}``.
 
     Raises:
-        ValueError: bad ``val_fraction`` or a missing ``source`` path (named).
+        ValueError: bad ``val_fraction``, a missing ``source`` path (named), or a frozen set
+            with none of its documents installed.
     """
     _check_fraction("val_fraction", val_fraction)
     if source is None:
+        docs = _frozen_descriptions(REPLAY_MANIFEST)
+    elif isinstance(source, str) and source == "installed":
         docs = _package_descriptions(_site_packages())
     else:
         paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)

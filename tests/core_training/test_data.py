@@ -163,3 +163,31 @@ def test_calibration_batches_seeded():
     assert all((x == y).all() for x, y in zip(a, b))
     with pytest.raises(ValueError, match="seq_len"):
         data.calibration_batches(["court"], tok, n=2, seq_len=64)
+
+
+def test_default_replay_corpus_is_frozen_by_its_manifest(tmp_path, monkeypatch, caplog):
+    docs = [(f"pkg{i}", f"Package {i} does things. " * 30) for i in range(30)]
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(data.replay_manifest(docs)))
+    monkeypatch.setattr(data, "REPLAY_MANIFEST", manifest)
+    monkeypatch.setattr(data, "_package_descriptions", lambda _sp: list(docs))
+    frozen = data.replay_corpus()
+    assert sorted(frozen["train"] + frozen["validation"]) == sorted(d for _, d in docs)
+    # a newly installed package does not enter; a changed description leaves with a warning
+    changed = [("pkg0", "Rewritten description. " * 30)] + docs[1:] + [("newpkg", "New package text. " * 30)]
+    monkeypatch.setattr(data, "_package_descriptions", lambda _sp: list(changed))
+    with caplog.at_level("WARNING"):
+        c = data.replay_corpus()
+    got = c["train"] + c["validation"]
+    assert len(got) == 29 and not any("Rewritten" in d or "New package" in d for d in got)
+    assert "1 of 30 frozen documents missing or changed" in caplog.text and "pkg0" in caplog.text
+    assert len(data.replay_corpus("installed")["train"]) + len(data.replay_corpus("installed")["validation"]) == 31
+    monkeypatch.setattr(data, "_package_descriptions", lambda _sp: [])
+    with pytest.raises(ValueError, match="source='installed'"):
+        data.replay_corpus()
+
+
+def test_shipped_replay_manifest_matches_this_environment():
+    c = data.replay_corpus()
+    listed = json.loads(data.REPLAY_MANIFEST.read_text())["documents"]
+    assert len(c["train"]) + len(c["validation"]) >= 0.5 * len(listed)  # the set the benchmarks measured
