@@ -20,6 +20,7 @@ share one results file. ``--report`` prints the table.
 from __future__ import annotations
 
 import argparse
+import copy
 import fcntl
 import json
 import logging
@@ -48,6 +49,9 @@ from core_training.train import BlockBatches, TrainOptions, train_loop  # noqa: 
 log = logging.getLogger("bench_distill")
 OUT = ROOT / "benchmarks" / "results" / "distill.json"
 METHODS = ("prune-magnitude", "prune-activation", "svd-plain", "svd-whitened")
+# "none": the uncompressed teacher itself, trained the same way (with --alpha-kd 0 --alpha-ce 1:
+# what the same tokens of plain fine-tuning give the teacher, the fair bar for a CE student)
+CHOICES = (*METHODS, "none")
 
 
 @contextmanager
@@ -74,8 +78,10 @@ def score(ctx: bc.Context, model) -> dict:
 
 def distill_one(ctx: bc.Context, teacher_eval: dict, method: str, ratio: float, a) -> dict:
     lr = a.lr_svd if method.startswith("svd") else a.lr_prune
+    if method == "none":
+        ratio = 0.0
     t0 = time.perf_counter()
-    student = bc.compress(ctx, method, ratio)
+    student = copy.deepcopy(ctx.model) if method == "none" else bc.compress(ctx, method, ratio)
     build_s = time.perf_counter() - t0
     params = bc._params(student)
     before = score(ctx, student)
@@ -100,7 +106,9 @@ def distill_one(ctx: bc.Context, teacher_eval: dict, method: str, ratio: float, 
     for p in student.parameters():
         p.requires_grad_(True)
     freeze_embeddings(student)
-    loss_fn = DistillLoss(ctx.model, student, temperature=a.temperature, alpha_ce=a.alpha_ce)
+    loss_fn = DistillLoss(
+        ctx.model, student, temperature=a.temperature, alpha_kd=a.alpha_kd, alpha_ce=a.alpha_ce
+    )
     curve = []
 
     def eval_fn(m):
@@ -144,6 +152,7 @@ def distill_one(ctx: bc.Context, teacher_eval: dict, method: str, ratio: float, 
         "lr": lr,
         "temperature": a.temperature,
         "alpha_ce": a.alpha_ce,
+        "alpha_kd": a.alpha_kd,
         "params_total": params["total"],
         "params_non_embedding": params["non_embedding"],
         "non_embedding_removed": 1 - params["non_embedding"] / ctx.cache["ref_params"]["non_embedding"],
@@ -173,8 +182,10 @@ def distill_one(ctx: bc.Context, teacher_eval: dict, method: str, ratio: float, 
 
 
 def _loss(r: dict) -> str:
-    kd = f"KL T={r['temperature']:g}"
-    return kd + (f" + {r['alpha_ce']:g} CE" if r.get("alpha_ce") else "")
+    parts = [f"KL T={r['temperature']:g}"] if r.get("alpha_kd", 1.0) else []
+    if r.get("alpha_ce"):
+        parts.append(f"{r['alpha_ce']:g} CE" if parts else "CE")
+    return " + ".join(parts)
 
 
 def report(path: Path) -> str:
@@ -208,13 +219,14 @@ def report(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="gemma3-270m")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=CHOICES)
     p.add_argument("--ratios", nargs="+", type=float, default=[0.2, 0.3, 0.4])
     p.add_argument("--tokens", type=int, default=8192, help="distillation tokens per student")
     p.add_argument("--lr-prune", type=float, default=5e-5)
     p.add_argument("--lr-svd", type=float, default=3e-5)
     p.add_argument("--temperature", type=float, default=2.0)
-    p.add_argument("--alpha-ce", type=float, default=0.0)
+    p.add_argument("--alpha-kd", type=float, default=1.0, help="weight of the KL term")
+    p.add_argument("--alpha-ce", type=float, default=0.0, help="weight of the next-token CE term")
     p.add_argument("--batch-size", type=int, default=2)
     p.add_argument("--block-size", type=int, default=256)
     p.add_argument("--eval-every", type=int, default=0, help="score every N steps (0: only at the end)")
@@ -255,9 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     for ratio in a.ratios:
         for method in a.methods:
             row = distill_one(ctx, teacher, method, ratio, a)
-            key = f"{method}@{ratio}"
+            key = "none" if method == "none" else f"{method}@{ratio}"
             if a.tag_lr:
-                key += f"/lr{row['lr']:g}/{row['tokens']}" + (f"/ce{a.alpha_ce:g}" if a.alpha_ce else "")
+                key += f"/lr{row['lr']:g}/{row['tokens']}"
+                key += (f"/kd{a.alpha_kd:g}" if a.alpha_kd != 1 else "") + (
+                    f"/ce{a.alpha_ce:g}" if a.alpha_ce else ""
+                )
             save_row(a.out, a.model, key, row)
             log.info(
                 "%s: x%.3f -> x%.3f teacher (%.0f s)",
