@@ -296,7 +296,7 @@ def phase_cpt(opts) -> dict:
     print(f"continued pretraining of {opts.model}: base evaluation", flush=True)
     base = sub("eval", **common)
     runs = {}
-    for ratio in (0.0, 0.1, 0.25):
+    for ratio in opts.replay_ratios:
         print(f"continued pretraining, replay {ratio:.0%}", flush=True)
         runs[str(ratio)] = sub(
             "cpt",
@@ -326,9 +326,10 @@ def phase_cpt(opts) -> dict:
             "peak_rss_mb": r["peak_rss_mb"],
         }
         table.append(row)
-    rise0 = table[0]["old_rise_bpc"]
+    rise0 = next((r["old_rise_bpc"] for r in table if r["replay_ratio"] == 0), None)
     for row in table:
-        row["old_rise_cut_vs_no_replay"] = (rise0 / row["old_rise_bpc"]) if row["old_rise_bpc"] > 0 else None
+        ok = rise0 is not None and row["old_rise_bpc"] > 0
+        row["old_rise_cut_vs_no_replay"] = (rise0 / row["old_rise_bpc"]) if ok else None
         row["old_domain_improved"] = row["old_rise_bpc"] < 0
     res = {
         "model": opts.model,
@@ -471,6 +472,12 @@ def main(argv=None) -> int:
     p.add_argument("--speed-steps", type=int, default=3)
     p.add_argument("--tokens", type=int, default=12288, help="training tokens per continued-pretraining run")
     p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument(
+        "--replay-ratios",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=[0.0, 0.1, 0.25],
+        help="comma-separated replay shares, one continued-pretraining run each",
+    )
     p.add_argument("--distill-tokens", type=int, default=8192)
     p.add_argument("--distill-lr", type=float, default=3e-4)
     p.add_argument(
