@@ -257,6 +257,7 @@ def french_dialogue_corpus(
 # --------------------------------------------------------------------------- replay (old domain)
 
 _MIN_REPLAY_CHARS = 400
+_OWN_DISTRIBUTION = "llm4all"
 
 
 def _package_descriptions(site_packages: Sequence[Path]) -> list[tuple[str, str]]:
@@ -274,6 +275,8 @@ def _package_descriptions(site_packages: Sequence[Path]) -> list[tuple[str, str]
                 continue
             body = body.strip()
             name = meta.parent.name.split("-")[0].lower()
+            if name == _OWN_DISTRIBUTION:  # our own README: French, and it changes with every edit
+                continue
             digest = hashlib.sha256(body.encode()).hexdigest()
             if name in seen or digest in seen or len(body) < _MIN_REPLAY_CHARS:
                 continue

@@ -193,4 +193,6 @@ def test_default_replay_corpus_is_frozen_by_its_manifest(tmp_path, monkeypatch, 
 def test_shipped_replay_manifest_matches_this_environment():
     c = data.replay_corpus()
     listed = json.loads(data.REPLAY_MANIFEST.read_text())["documents"]
+    assert "llm4all" not in {d["name"] for d in listed}  # our own README is not old-domain text
+    assert "llm4all" not in {n for n, _ in data._package_descriptions(data._site_packages())}
     assert len(c["train"]) + len(c["validation"]) >= 0.5 * len(listed)  # the set the benchmarks measured
