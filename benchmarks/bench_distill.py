@@ -93,7 +93,10 @@ def distill_one(ctx: bc.Context, teacher_eval: dict, method: str, ratio: float, 
         before["ppl_word"] / teacher_eval["ppl_word"],
     )
 
-    blocks = token_blocks(french_dialogue_corpus(seed=0)["train"], ctx.tokenizer, a.block_size)
+    if "train_blocks" not in ctx.cache:  # the same training stream for every student
+        train = french_dialogue_corpus(seed=ctx.cfg.seed)["train"]
+        ctx.cache["train_blocks"] = token_blocks(train, ctx.tokenizer, a.block_size)
+    blocks = ctx.cache["train_blocks"]
     steps = max(1, a.tokens // (a.batch_size * a.block_size))
     opts = TrainOptions(
         steps=steps,

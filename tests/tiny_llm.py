@@ -24,20 +24,20 @@ def save_tiny_llama(out: Path) -> Path:
 
     ensure_torchaudio_importable()
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    from tests.core_training.tiny import tiny_config
 
     tok = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir())
     torch.manual_seed(0)
-    cfg = LlamaConfig(
+    cfg = tiny_config(
+        "llama",
         vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
         max_position_embeddings=1024,
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
+        pad_token_id=None,  # no zeroed padding row: SmolLM2's token 0 is a real token
     )
     LlamaForCausalLM(cfg).save_pretrained(out)
     tok.save_pretrained(out)

@@ -181,10 +181,8 @@ def test_default_replay_corpus_is_frozen_by_its_manifest(tmp_path, monkeypatch, 
     got = c["train"] + c["validation"]
     assert len(got) == 29 and not any("Rewritten" in d or "New package" in d for d in got)
     assert "1 of 30 frozen documents missing or changed" in caplog.text and "pkg0" in caplog.text
-    assert (
-        len(data.replay_corpus("installed")["train"]) + len(data.replay_corpus("installed")["validation"])
-        == 31
-    )
+    installed = data.replay_corpus("installed")
+    assert len(installed["train"]) + len(installed["validation"]) == 31
     monkeypatch.setattr(data, "_package_descriptions", lambda _sp: [])
     with pytest.raises(ValueError, match="source='installed'"):
         data.replay_corpus()
