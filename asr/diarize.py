@@ -17,7 +17,6 @@ window is kept.
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -94,22 +93,16 @@ class DiarizeOptions:
         return self.min_speakers, self.max_speakers
 
 
-_encoder = None
-_enc_lock = threading.Lock()
-
-
-def _load_encoder():
-    global _encoder
-    with _enc_lock:
-        if _encoder is None:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    from resemblyzer import VoiceEncoder
-            except ImportError as e:  # pragma: no cover
-                raise RuntimeError("the embedding diarizer needs: pip install resemblyzer") from e
-            _encoder = VoiceEncoder("cpu", verbose=False)
-        return _encoder
+def load_encoder():
+    """Load the Resemblyzer speaker encoder (its weights ship in the ``resemblyzer`` wheel).
+    Load it once and pass it to :class:`EmbeddingDiarizer` / :func:`diarize`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from resemblyzer import VoiceEncoder
+    except ImportError as e:  # pragma: no cover
+        raise RuntimeError("the embedding diarizer needs: pip install resemblyzer") from e
+    return VoiceEncoder("cpu", verbose=False)
 
 
 def window_spans(
@@ -132,8 +125,10 @@ def window_spans(
 class EmbeddingDiarizer:
     """Incremental VAD + d-vector + clustering diarizer (see module docstring)."""
 
-    def __init__(self, opts: DiarizeOptions | None = None):
+    def __init__(self, opts: DiarizeOptions | None = None, encoder=None):
+        """``encoder``: a :func:`load_encoder` handle to reuse; ``None`` loads one when needed."""
         self.opts = opts or DiarizeOptions()
+        self.encoder = encoder
         self.cores: list[tuple[float, float]] = []
         self.embs: list[np.ndarray] = []
         self.region_ids: list[int] = []
@@ -148,7 +143,9 @@ class EmbeddingDiarizer:
 
         from asr.vad import normalize_gain
 
-        enc = _load_encoder()
+        if self.encoder is None:
+            self.encoder = load_encoder()
+        enc = self.encoder
         mels, cores, rids = [], [], []
         for s, e in regions:
             self._region += 1
@@ -298,9 +295,18 @@ def _merge_close(x: np.ndarray, lab: np.ndarray, threshold: float, lo: int) -> n
 
 
 def diarize(
-    audio: np.ndarray, regions: list[tuple[float, float]], opts: DiarizeOptions | None = None
+    audio: np.ndarray,
+    regions: list[tuple[float, float]],
+    opts: DiarizeOptions | None = None,
+    hook=None,
+    encoder=None,
+    pyannote_pipeline=None,
 ) -> list[Turn]:
-    """Diarize a whole in-memory signal given its speech regions."""
+    """Diarize a whole in-memory signal given its speech regions.
+
+    ``encoder`` / ``pyannote_pipeline``: loaded models to reuse (see
+    :func:`asr.pipeline.load_front_end`); ``None`` loads what the backend needs for this call.
+    ``hook(step, completed, total)`` gets pyannote's steps."""
     opts = opts or DiarizeOptions()
     if opts.backend == "none":
         return [(s, e, "SPEAKER_00") for s, e in regions]
@@ -316,7 +322,9 @@ def diarize(
                 min_speakers=None if opts.num_speakers else opts.min_speakers,
                 max_speakers=None if opts.num_speakers else opts.max_speakers,
             ),
+            hook=hook,
+            pipeline=pyannote_pipeline,
         )
-    d = EmbeddingDiarizer(opts)
+    d = EmbeddingDiarizer(opts, encoder=encoder)
     d.add(audio, regions)
     return d.finish()

@@ -33,7 +33,6 @@ import inspect
 import logging
 import os
 import re
-import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,11 +43,11 @@ import numpy as np
 
 from asr._compat import ensure_torchaudio_importable
 from asr.audio import SAMPLE_RATE
+from asr.progress import Hook
 
 log = logging.getLogger(__name__)
 
 Turn = tuple[float, float, str]  # (start, end, speaker)
-Hook = Callable[[str, int, int], None]
 
 INSTALL_HINT = "pip install 'llm4all[pyannote]' (or: pip install -r requirements-pyannote.txt)"
 _DEVICE_RE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -154,39 +153,39 @@ def _resolve_source(pipeline: str) -> tuple[str, bool]:
     return pipeline, False
 
 
-_cache: dict[tuple[str, str | None, str], Any] = {}
-_cache_lock = threading.Lock()
-_CACHE_SIZE = 2
+def load_pyannote(opts: PyannoteOptions) -> Any:
+    """Load the pyannote pipeline ``opts.pipeline`` names (local directory, or hub id + token),
+    on ``opts.device``. Load it once and pass it to :func:`diarize_pyannote`.
+
+    Raises:
+        ValueError: ``opts.pipeline`` is neither a pipeline directory nor a hub id.
+        RuntimeError: pyannote.audio is missing, or the pipeline cannot be loaded.
+    """
+    source, is_local = _resolve_source(opts.pipeline)
+    return _load_pipeline(source, is_local, opts.token, opts.device)
 
 
 def _load_pipeline(source: str, is_local: bool, token: str | None, device: str) -> Any:
-    key = (source, None if is_local else token, device)
-    with _cache_lock:
-        if key in _cache:
-            return _cache[key]
-        Pipeline = _import_pipeline_class()
-        import torch
+    Pipeline = _import_pipeline_class()
+    import torch
 
-        params = inspect.signature(Pipeline.from_pretrained).parameters
-        kwargs: dict[str, Any] = {}
-        if not is_local and token is not None:
-            kwargs["token" if "token" in params else "use_auth_token"] = token
-        try:
-            pipeline = Pipeline.from_pretrained(source, **kwargs)
-        except Exception as e:
-            where = "local directory" if is_local else "hub id (needs network access and, if gated, a token)"
-            raise RuntimeError(f"could not load pyannote pipeline from {where} {source!r}: {e}") from e
-        if pipeline is None:  # pyannote returns None when a hub download fails
-            raise RuntimeError(
-                f"could not load pyannote pipeline {source!r}: not a local directory and the hub "
-                "download failed (offline? gated model without a valid token?)"
-            )
-        pipeline.to(torch.device(device))
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = pipeline
-        log.info("loaded pyannote pipeline %s on %s", source, device)
-        return pipeline
+    params = inspect.signature(Pipeline.from_pretrained).parameters
+    kwargs: dict[str, Any] = {}
+    if not is_local and token is not None:
+        kwargs["token" if "token" in params else "use_auth_token"] = token
+    try:
+        pipeline = Pipeline.from_pretrained(source, **kwargs)
+    except Exception as e:
+        where = "local directory" if is_local else "hub id (needs network access and, if gated, a token)"
+        raise RuntimeError(f"could not load pyannote pipeline from {where} {source!r}: {e}") from e
+    if pipeline is None:  # pyannote returns None when a hub download fails
+        raise RuntimeError(
+            f"could not load pyannote pipeline {source!r}: not a local directory and the hub "
+            "download failed (offline? gated model without a valid token?)"
+        )
+    pipeline.to(torch.device(device))
+    log.info("loaded pyannote pipeline %s on %s", source, device)
+    return pipeline
 
 
 def _progress_adapter(hook: Hook) -> Callable[..., None]:
@@ -222,7 +221,9 @@ def _annotation_to_turns(annotation: Any, duration: float) -> list[Turn]:
     return turns
 
 
-def diarize_pyannote(audio: np.ndarray, opts: PyannoteOptions, hook: Hook | None = None) -> list[Turn]:
+def diarize_pyannote(
+    audio: np.ndarray, opts: PyannoteOptions, hook: Hook | None = None, pipeline: Any = None
+) -> list[Turn]:
     """Who spoke when, with a pyannote.audio speaker-diarization pipeline.
 
     Args:
@@ -231,6 +232,7 @@ def diarize_pyannote(audio: np.ndarray, opts: PyannoteOptions, hook: Hook | None
         hook: optional ``hook(step, completed, total)`` progress callback, called with
             pyannote's steps (``segmentation``, ``speaker_counting``, ``embeddings``,
             ``discrete_diarization``).
+        pipeline: a :func:`load_pyannote` handle to reuse; ``None`` loads one for this call.
 
     Returns:
         ``(start, end, speaker)`` turns in seconds, sorted by start, within the audio duration;
@@ -252,7 +254,8 @@ def diarize_pyannote(audio: np.ndarray, opts: PyannoteOptions, hook: Hook | None
     source, is_local = _resolve_source(opts.pipeline)  # before any heavy import: clear errors
     if samples.size == 0:
         return []
-    pipeline = _load_pipeline(source, is_local, opts.token, opts.device)
+    if pipeline is None:
+        pipeline = _load_pipeline(source, is_local, opts.token, opts.device)
 
     import torch
 

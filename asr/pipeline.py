@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,15 +25,14 @@ import numpy as np
 
 from asr.assign import words_to_segments
 from asr.audio import SAMPLE_RATE, probe, stream_audio
-from asr.diarize import DiarizeOptions, EmbeddingDiarizer, diarize
-from asr.recognize import AsrOptions, make_backend
+from asr.diarize import DiarizeOptions, EmbeddingDiarizer, diarize, load_encoder
+from asr.progress import Hook, call_hook, prefixed
+from asr.recognize import AsrBackend, AsrOptions, make_backend
 from asr.roles import RoleOptions, label_roles
 from asr.transcript import Segment, Transcript, Word
-from asr.vad import VadOptions, detect_speech
+from asr.vad import SileroVad, VadOptions, detect_speech, load_vad
 
 log = logging.getLogger(__name__)
-
-Hook = Callable[[str, float, float], None]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,57 @@ class PipelineOptions:
             raise ValueError(f"PipelineOptions.max_gap must be > 0, got {self.max_gap}")
 
 
+@dataclass
+class FrontEnd:
+    """The front end's loaded models, built once by :func:`load_front_end` and passed to every
+    :func:`transcribe` call (as openai-whisper's ``load_model`` then ``transcribe(model, ...)``).
+
+    Attributes:
+        opts: the options the models were loaded for.
+        asr: the speech recogniser (faster-whisper or transformers backend).
+        vad: the Silero VAD model.
+        encoder: the Resemblyzer speaker encoder (embedding diarizer), else ``None``.
+        pyannote: the loaded pyannote pipeline (pyannote diarizer), else ``None``.
+        lock: held while a file is transcribed: one handle serves one file at a time, so a
+            server or a pool of workers can share it safely.
+    """
+
+    opts: PipelineOptions
+    asr: AsrBackend
+    vad: SileroVad
+    encoder: object | None = None
+    pyannote: object | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def load_front_end(opts: PipelineOptions | None = None, hook: Hook | None = None) -> FrontEnd:
+    """Load every model the front end needs for ``opts`` (recogniser, VAD, diarizer).
+
+    ``hook("load", i, n)`` reports each model loaded.
+
+    Raises:
+        ValueError: a model named in ``opts`` does not exist (message names it).
+        RuntimeError: a model exists but cannot be loaded, or a backend is not installed.
+    """
+    opts = opts or PipelineOptions()
+    n = 3
+    call_hook(hook, "load", 0, n)
+    pyannote = None
+    if opts.diarize.backend == "pyannote":  # a wrong pipeline fails before anything heavy loads
+        from asr.diarize_pyannote import PyannoteOptions, load_pyannote
+
+        pyannote = load_pyannote(
+            PyannoteOptions(pipeline=opts.diarize.pyannote_pipeline, token=opts.diarize.pyannote_token)
+        )
+    backend = make_backend(opts.asr)
+    call_hook(hook, "load", 1, n)
+    vad = load_vad()
+    call_hook(hook, "load", 2, n)
+    encoder = load_encoder() if opts.diarize.backend == "embedding" else None
+    call_hook(hook, "load", 3, n)
+    return FrontEnd(opts=opts, asr=backend, vad=vad, encoder=encoder, pyannote=pyannote)
+
+
 def _blocks_from_array(x: np.ndarray, n: int) -> Iterator[np.ndarray]:
     for i in range(0, len(x), n):
         yield x[i : i + n]
@@ -81,14 +132,18 @@ def transcribe(
     source: str | os.PathLike | np.ndarray,
     opts: PipelineOptions | None = None,
     hook: Hook | None = None,
+    models: FrontEnd | None = None,
 ) -> Transcript:
     """Transcribe and diarize ``source`` (a file path, or a mono float32 16 kHz array).
 
     Args:
         source: audio file (any format :mod:`asr.audio` decodes) or array.
-        opts: pipeline options (French forced, bundled Whisper base, offline diarizer).
+        opts: pipeline options (French forced, bundled Whisper base, offline diarizer);
+            default: ``models.opts``, else the defaults.
         hook: optional progress callback ``hook(step, completed, total)``; steps are
             ``"transcribe"`` (seconds of audio done / total seconds) and ``"diarize"``.
+        models: the loaded models (:func:`load_front_end`); ``None`` loads them for this call
+            only, which is slow in a loop: load once and pass them in.
 
     Returns:
         A ``Transcript``; pure silence gives one with no segments.
@@ -96,7 +151,14 @@ def transcribe(
     Raises:
         ValueError: unreadable, empty or undecodable input (message names the file).
     """
-    opts = opts or PipelineOptions()
+    opts = opts or (models.opts if models is not None else PipelineOptions())
+    if models is None:
+        models = load_front_end(opts)
+    with models.lock:
+        return _transcribe(source, opts, hook, models)
+
+
+def _transcribe(source, opts: PipelineOptions, hook: Hook | None, models: FrontEnd) -> Transcript:
     t0 = time.perf_counter()
     win = int(opts.window_s * SAMPLE_RATE)
     if isinstance(source, np.ndarray):
@@ -112,12 +174,16 @@ def transcribe(
         blocks = stream_audio(info, SAMPLE_RATE, block_seconds=opts.window_s)
 
     use_pyannote = opts.diarize.backend == "pyannote"
-    if use_pyannote:  # a wrong pipeline path fails now, not after the whole ASR pass
+    if use_pyannote and models.pyannote is None:  # a wrong pipeline fails now, not after the ASR pass
         from asr.diarize_pyannote import check_source
 
         check_source(opts.diarize.pyannote_pipeline)
-    backend = make_backend(opts.asr)
-    diarizer = EmbeddingDiarizer(opts.diarize) if opts.diarize.backend == "embedding" else None
+    backend = models.asr
+    diarizer = (
+        EmbeddingDiarizer(opts.diarize, encoder=models.encoder)
+        if opts.diarize.backend == "embedding"
+        else None
+    )
     kept: list[np.ndarray] = []  # whole signal, pyannote only
     words: list[Word] = []
     regions_all: list[tuple[float, float]] = []
@@ -129,7 +195,7 @@ def transcribe(
         if use_pyannote:
             kept.append(block)
         buf = np.concatenate([carry, block]) if carry.size else block
-        regions = detect_speech(buf, opts.vad)
+        regions = detect_speech(buf, opts.vad, model=models.vad)
         cut = len(buf)
         if not last and regions:
             buf_dur = len(buf) / SAMPLE_RATE
@@ -156,7 +222,17 @@ def transcribe(
     if opts.diarize.backend == "embedding":
         turns = diarizer.finish()
     elif use_pyannote:
-        turns = diarize(np.concatenate(kept), regions_all, opts.diarize) if kept else []
+        turns = (
+            diarize(
+                np.concatenate(kept),
+                regions_all,
+                opts.diarize,
+                hook=prefixed(hook, "diarize"),
+                pyannote_pipeline=models.pyannote,
+            )
+            if kept
+            else []
+        )
     else:
         turns = [(s, e, "SPEAKER_00") for s, e in regions_all]
     if hook:

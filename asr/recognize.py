@@ -16,7 +16,6 @@ Backends:
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -173,12 +172,10 @@ def _words_back(
 
 # --------------------------------------------------------------------------- faster-whisper
 
-_fw_cache: dict[tuple, object] = {}
-_fw_lock = threading.Lock()
-
 
 class FasterWhisperBackend:
-    """faster-whisper (CTranslate2) backend."""
+    """faster-whisper (CTranslate2) backend. The model is loaded once, when the backend is built:
+    build it once (:func:`make_backend`, :func:`asr.pipeline.load_front_end`) and reuse it."""
 
     def __init__(self, opts: AsrOptions):
         from asr.models import resolve_whisper
@@ -189,20 +186,16 @@ class FasterWhisperBackend:
             raise RuntimeError("the faster-whisper backend needs: pip install faster-whisper") from e
         self.opts = opts
         path = resolve_whisper(opts.model)
-        key = (path, opts.device, opts.compute_type, opts.cpu_threads)
-        with _fw_lock:
-            if key not in _fw_cache:
-                try:
-                    _fw_cache[key] = WhisperModel(
-                        path,
-                        device=opts.device,
-                        compute_type=opts.compute_type,
-                        cpu_threads=opts.cpu_threads,
-                        local_files_only=True if _is_local(path) else False,
-                    )
-                except Exception as e:
-                    raise RuntimeError(f"cannot load faster-whisper model {path!r}: {e}") from e
-            self.model = _fw_cache[key]
+        try:
+            self.model = WhisperModel(
+                path,
+                device=opts.device,
+                compute_type=opts.compute_type,
+                cpu_threads=opts.cpu_threads,
+                local_files_only=True if _is_local(path) else False,
+            )
+        except Exception as e:
+            raise RuntimeError(f"cannot load faster-whisper model {path!r}: {e}") from e
 
     def recognize(self, audio, regions, offset=0.0):
         if self.opts.seed is not None:
@@ -280,8 +273,6 @@ def _is_local(path: str) -> bool:
 
 # --------------------------------------------------------------------------- transformers
 
-_hf_cache: dict[tuple, object] = {}
-
 
 class TransformersBackend:
     """transformers Whisper backend (any local directory or hub id).
@@ -306,23 +297,20 @@ class TransformersBackend:
             from asr.convert import cached_transformers_whisper
 
             src = str(cached_transformers_whisper())
-        key = (src, opts.device)
-        if key not in _hf_cache:
-            try:
-                proc = WhisperProcessor.from_pretrained(src)
-                model = WhisperForConditionalGeneration.from_pretrained(src).to(opts.device).eval()
-            except Exception as e:
-                raise RuntimeError(f"cannot load transformers Whisper model {src!r}: {e}") from e
-            pipe = pipeline(
-                "automatic-speech-recognition",
-                model=model,
-                tokenizer=proc.tokenizer,
-                feature_extractor=proc.feature_extractor,
-                chunk_length_s=30,
-                device=opts.device,
-            )
-            _hf_cache[key] = (proc, model, pipe)
-        self.processor, self.model, self.pipe = _hf_cache[key]
+        try:
+            proc = WhisperProcessor.from_pretrained(src)
+            model = WhisperForConditionalGeneration.from_pretrained(src).to(opts.device).eval()
+        except Exception as e:
+            raise RuntimeError(f"cannot load transformers Whisper model {src!r}: {e}") from e
+        self.processor, self.model = proc, model
+        self.pipe = pipeline(
+            "automatic-speech-recognition",
+            model=model,
+            tokenizer=proc.tokenizer,
+            feature_extractor=proc.feature_extractor,
+            chunk_length_s=30,
+            device=opts.device,
+        )
 
     def recognize(self, audio, regions, offset=0.0):
         import torch
@@ -366,7 +354,7 @@ class TransformersBackend:
 
 
 def make_backend(opts: AsrOptions) -> AsrBackend:
-    """Build the backend ``opts.backend`` names."""
+    """Build (load) the backend ``opts.backend`` names; reuse it across files."""
     if opts.backend == "faster-whisper":
         return FasterWhisperBackend(opts)
     return TransformersBackend(opts)

@@ -36,12 +36,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from asr.progress import Hook
 from asr.transcript import Segment, Transcript, Word, read_json, write_json, write_rttm
 
 __all__ = [
@@ -72,7 +73,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Hook = Callable[[str, int, int], None]
 
 ESPEAK_RATE = 22050
 """Sample rate of espeak-ng's own output (Hz)."""

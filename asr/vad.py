@@ -13,9 +13,6 @@ import numpy as np
 
 from asr.audio import SAMPLE_RATE
 
-_model = None
-_lock = threading.Lock()
-
 
 @dataclass(frozen=True)
 class VadOptions:
@@ -48,16 +45,23 @@ class VadOptions:
             raise ValueError(f"VadOptions.silence_peak must be >= 0, got {self.silence_peak}")
 
 
-def _load():
-    global _model
-    with _lock:
-        if _model is None:
-            try:
-                from silero_vad import load_silero_vad
-            except ImportError as e:  # pragma: no cover - dependency of the project
-                raise RuntimeError("VAD needs the 'silero-vad' package: pip install silero-vad") from e
-            _model = load_silero_vad()
-        return _model
+class SileroVad:
+    """A loaded Silero VAD model. Load it once (:func:`load_vad`) and pass it to
+    :func:`detect_speech`; a lock makes one handle safe to share between threads (the model
+    keeps recurrent state between chunks)."""
+
+    def __init__(self) -> None:
+        try:
+            from silero_vad import load_silero_vad
+        except ImportError as e:  # pragma: no cover - dependency of the project
+            raise RuntimeError("VAD needs the 'silero-vad' package: pip install silero-vad") from e
+        self.model = load_silero_vad()
+        self.lock = threading.Lock()
+
+
+def load_vad() -> SileroVad:
+    """Load the Silero VAD model that ships in the ``silero-vad`` wheel."""
+    return SileroVad()
 
 
 def normalize_gain(audio: np.ndarray, silence_peak: float = 1e-3, target_peak: float = 0.9) -> np.ndarray:
@@ -69,9 +73,14 @@ def normalize_gain(audio: np.ndarray, silence_peak: float = 1e-3, target_peak: f
 
 
 def detect_speech(
-    audio: np.ndarray, opts: VadOptions | None = None, sample_rate: int = SAMPLE_RATE
+    audio: np.ndarray,
+    opts: VadOptions | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    model: SileroVad | None = None,
 ) -> list[tuple[float, float]]:
-    """Speech regions of a mono 16 kHz signal, as (start, end) seconds, sorted, non-overlapping."""
+    """Speech regions of a mono 16 kHz signal, as (start, end) seconds, sorted, non-overlapping.
+
+    ``model``: a :func:`load_vad` handle to reuse; ``None`` loads one for this call only."""
     import torch
 
     opts = opts or VadOptions()
@@ -82,10 +91,10 @@ def detect_speech(
     if float(np.max(np.abs(audio))) <= opts.silence_peak:
         return []
     x = normalize_gain(audio, opts.silence_peak) if opts.normalize else audio
-    model = _load()
-    with _lock:
-        model.reset_states()
-        ts = _get_ts(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), model, opts)
+    vad = model or load_vad()
+    with vad.lock:
+        vad.model.reset_states()
+        ts = _get_ts(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), vad.model, opts)
     return [(t["start"] / SAMPLE_RATE, t["end"] / SAMPLE_RATE) for t in ts]
 
 

@@ -80,7 +80,6 @@ def test_bad_audio_is_rejected(tmp_path):
 def test_missing_pyannote_says_how_to_install(tmp_path, monkeypatch):
     (tmp_path / "config.yaml").write_text("pipeline: {name: x}\n")
     monkeypatch.setitem(sys.modules, "pyannote.audio", None)  # makes the import fail
-    monkeypatch.setattr(dp, "_cache", {})
     with pytest.raises(RuntimeError, match=r"pip install 'llm4all\[pyannote\]'"):
         diarize_pyannote(np.zeros(SR, dtype=np.float32), PyannoteOptions(pipeline=str(tmp_path)))
 
@@ -203,7 +202,7 @@ def test_local_pipeline_runs_end_to_end(pipeline_dir, monkeypatch):
     opts = PyannoteOptions(pipeline=str(pipeline_dir), min_speakers=1, max_speakers=2)
 
     # spy on the loaded pyannote pipeline to see what reaches it
-    pipeline = dp._load_pipeline(str(pipeline_dir.resolve()), True, None, "cpu")
+    pipeline = dp.load_pyannote(opts)
     apply = pipeline.apply
 
     def spy(file, **kwargs):
@@ -213,7 +212,7 @@ def test_local_pipeline_runs_end_to_end(pipeline_dir, monkeypatch):
     monkeypatch.setattr(pipeline, "apply", spy)
 
     progress: list[tuple] = []
-    turns = diarize_pyannote(audio, opts, hook=lambda *a: progress.append(a))
+    turns = diarize_pyannote(audio, opts, hook=lambda *a: progress.append(a), pipeline=pipeline)
 
     _check_turns(turns, DURATION)
     assert turns, "random segmentation weights still mark some frames as speech"
@@ -233,14 +232,16 @@ def test_local_pipeline_runs_end_to_end(pipeline_dir, monkeypatch):
     assert all(done == total for done, total in last.values())
 
     # an exact speaker count reaches pyannote and is honoured
-    one = diarize_pyannote(audio, PyannoteOptions(pipeline=str(pipeline_dir), num_speakers=1))
+    one = diarize_pyannote(
+        audio, PyannoteOptions(pipeline=str(pipeline_dir), num_speakers=1), pipeline=pipeline
+    )
     _check_turns(one, DURATION)
     assert seen[-1]["num_speakers"] == 1
     assert {label for _, _, label in one} <= {"SPEAKER_00"}
 
     # empty audio: no turns, no pyannote call
     n_calls = len(seen)
-    assert diarize_pyannote(np.zeros(0, dtype=np.float32), opts) == []
+    assert diarize_pyannote(np.zeros(0, dtype=np.float32), opts, pipeline=pipeline) == []
     assert len(seen) == n_calls
 
 
