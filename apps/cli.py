@@ -25,6 +25,11 @@ def _setup_logging(level: str) -> None:
 # (subcommand, module whose main(argv) runs it, help). Recipe modules get the recipe name first.
 PASSTHROUGH = [
     (
+        "process",
+        "apps.process",
+        "audio ou transcriptions -> transcription, fiche SAMU + RS-EDA, résumé, rapport HTML, index",
+    ),
+    (
         "samu-form",
         "apps.samu_form",
         "transcriptions ou audio -> fiches d'appel SAMU (+ message Hub Santé RS-EDA)",
@@ -53,8 +58,18 @@ PASSTHROUGH = [
     ("grow", "apps.recipes", "recette : expansion par blocs"),
     ("lora", "apps.recipes", "recette : LoRA (PEFT) et fusion"),
     ("perplexity", "apps.recipes", "perplexité d'un modèle sur un fichier texte"),
+    ("report", "apps.report", "rapport d'évaluation HTML (figures) à partir de benchmarks/results/*.json"),
 ]
 RECIPE_MODULE = "apps.recipes"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llm4all")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        return "0+unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="llm4all", description="Suite de dialogue parole + texte en français")
     p.add_argument("--log-level", default="warning", help="debug, info, warning (défaut), error")
     p.add_argument("-q", "--quiet", action="store_true", help="sans barres de progression")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("transcribe", help="audio -> transcriptions en français avec locuteurs")

@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
-import time
 from pathlib import Path
 
-from apps.batch import BatchResult, expand_inputs, output_stems
-from asr.audio import is_audio_path
 from asr.diarize import DIARIZERS, DiarizeOptions
 from asr.recognize import BACKENDS, AsrOptions
-from asr.transcript import FORMATS, write_transcript
+from asr.transcript import FORMATS
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", help="fichiers audio ou dossiers de fichiers audio")
+    p.add_argument("inputs", nargs="+", help="fichiers audio ou dossiers (parcourus récursivement)")
     p.add_argument("--out", required=True, help="dossier de sortie")
     p.add_argument(
         "--formats",
@@ -28,11 +24,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"formats de sortie séparés par des virgules parmi {','.join(FORMATS)} (défaut : tous)",
     )
     p.add_argument(
-        "--overwrite", action="store_true", help="refaire les fichiers dont les sorties existent déjà"
+        "--overwrite", action="store_true", help="refaire les fichiers déjà faits (voir manifest.json)"
     )
     p.add_argument(
         "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="sans barres de progression"
     )
+    add_asr_arguments(p)
+
+
+def add_asr_arguments(p: argparse.ArgumentParser) -> None:
+    """The speech front end's options (recognition, speakers), shared by every command that
+    takes audio."""
     g = p.add_argument_group("reconnaissance")
     g.add_argument("--backend", choices=BACKENDS, default="faster-whisper", help="moteur de reconnaissance")
     g.add_argument(
@@ -124,59 +126,38 @@ def parse_formats(s: str) -> list[str]:
 
 
 def run(a: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from apps.pipeline import ProcessOptions, artifacts, load_models, process
+    from apps.runner import Job, accept_audio, execute, usage_error
 
     try:
         fmts = parse_formats(a.formats)
-        opts = options_from_args(a)
+        opts = ProcessOptions(kind=a.kind, front_end=options_from_args(a), form=False, summary=None)
     except ValueError as e:
-        print(f"erreur : {e}", file=sys.stderr)
-        return 2
-    out = Path(a.out)
-    if out.exists() and not out.is_dir():
-        print(f"erreur : --out {out} existe et n'est pas un dossier", file=sys.stderr)
-        return 2
-    out.mkdir(parents=True, exist_ok=True)
-    files, bad = expand_inputs(a.inputs, is_audio_path)
-    res = BatchResult(failed=list(bad))
-    stems = output_stems(files)
-    quiet = getattr(a, "quiet", False)
-    from asr.pipeline import transcribe
+        return usage_error(e)
+    models = {}
 
-    bar = tqdm(files, desc="fichiers", unit="fichier", disable=quiet, file=sys.stderr)
-    for f in bar:
-        targets = [out / f"{stems[f]}.{fmt}" for fmt in fmts]
-        if not a.overwrite and all(t.exists() for t in targets):
-            res.skipped.append(str(f))
-            continue
-        bar.set_postfix_str(f.name)
-        inner = tqdm(total=0, desc=f.name[:30], unit="s", leave=False, disable=quiet, file=sys.stderr)
-
-        def hook(step: str, completed: float, total: float, _bar=inner) -> None:
-            if step == "transcribe":
-                _bar.total = round(total, 1)
-                _bar.n = round(completed, 1)
-                _bar.refresh()
-            elif step == "diarize" and completed == 0:
-                _bar.set_postfix_str("diarisation")
-
-        t0 = time.perf_counter()
-        try:
-            tr = transcribe(f, opts, hook=hook)
-            for fmt, target in zip(fmts, targets):
-                write_transcript(tr, target, fmt)
-        except Exception as e:  # one bad file never stops the batch (KeyboardInterrupt still does)
-            res.fail(f, e)
-            continue
-        finally:
-            inner.close()
-        res.done.append(str(f))
+    def render(path: Path, stem: str, hook):
+        r = process(path, opts, models["m"], hook)
+        row = r.index_row()
         log.info(
             "%s: %d segments, %d speakers, %.1f s",
-            f.name,
-            len(tr.segments),
-            len(tr.speakers),
-            time.perf_counter() - t0,
+            path.name,
+            len(r.transcript.segments),
+            len(r.transcript.speakers),
+            r.seconds,
         )
-    print(res.summary(), file=sys.stderr)
-    return 0 if res.ok else 1
+        return artifacts(r, stem, tuple(fmts), report=False), row
+
+    def prepare(plan) -> None:
+        models["m"] = load_models(opts, audio=True)
+
+    job = Job("transcribe", {"formats": fmts, "options": opts.settings()}, render)
+    return execute(
+        a.inputs,
+        a.out,
+        job,
+        accept=accept_audio,
+        overwrite=a.overwrite,
+        quiet=getattr(a, "quiet", False),
+        prepare=prepare,
+    )

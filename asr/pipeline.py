@@ -97,6 +97,14 @@ def load_front_end(opts: PipelineOptions | None = None, hook: Hook | None = None
         RuntimeError: a model exists but cannot be loaded, or a backend is not installed.
     """
     opts = opts or PipelineOptions()
+    lang = opts.asr.language
+    if lang is not None and opts.asr.backend == "faster-whisper":
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        if lang not in _LANGUAGE_CODES:
+            raise ValueError(
+                f"AsrOptions.language: unknown language code {lang!r} (e.g. 'fr', 'en', or None to detect)"
+            )
     n = 3
     call_hook(hook, "load", 0, n)
     pyannote = None

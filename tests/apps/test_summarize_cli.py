@@ -25,13 +25,16 @@ def inputs(tmp_path):
     return d
 
 
+BOOKKEEPING = ("manifest.json", "index.csv", "index.jsonl")
+
+
 def test_batch_reports_bad_files_exits_1_and_reruns_skip(inputs, tmp_path, capsys):
     out = tmp_path / "out"
     rc = cli(["summarize", str(inputs), "--out", str(out), "--max-words", "40", "-q"])
     err = capsys.readouterr().err
     assert rc == 1
     assert "2 traité(s)" in err and "1 en échec" in err and "vide.json" in err
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if p.name not in BOOKKEEPING) == [
         "debat_ecole.summary.json",
         "debat_ecole.summary.txt",
         "reunion.summary.json",
@@ -119,7 +122,8 @@ def test_simsamu_folder_gives_one_summary_per_call(tmp_path, capsys):
     rec = sorted(p for p in simsamu.iterdir() if p.is_dir())[0]
     out = tmp_path / "out"
     assert cli(["summarize", str(rec), "--out", str(out), "--kind", "call", "-q"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [f"{rec.name}.summary.json", f"{rec.name}.summary.txt"]
+    names = sorted(p.name for p in out.iterdir() if p.name not in BOOKKEEPING)
+    assert names == [f"{rec.name}.summary.json", f"{rec.name}.summary.txt"]
     data = json.loads((out / f"{rec.name}.summary.json").read_text(encoding="utf-8"))
     assert data["input_format"] == "json" and data["kind"] == "call" and data["text"]
 
