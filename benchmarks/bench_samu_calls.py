@@ -1,0 +1,115 @@
+"""SAMU form extractors on the project's own calls (samu/calls: train, dev, blind) and on simsamu.
+
+Prints a per-field table (P/R/F1) per extractor and split and writes JSON. The "issue" micro-F1
+is over the seven fields of the SAMU-model issue: age, sex, motif, priority, decision type,
+resource and caller type; ``motif_category`` scores the motif's level-1 category (Mxx).
+
+Which data each system was tuned on is recorded in the JSON (``tuned_on``): the rules were
+written on simsamu dev+test; rules revisions of the SAMU-model issue on samu/calls train+dev.
+
+    .venv/bin/python benchmarks/bench_samu_calls.py --splits dev --extractors rules \\
+        --out benchmarks/results/samu_calls_rules_before.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ISSUE_FIELDS = (
+    "patient.age",
+    "patient.sex",
+    "qualification.motif",
+    "qualification.priority",
+    "decision.type",
+    "decision.resource",
+    "caller.type",
+)
+
+
+def _calls(split: str):
+    """``[(name, transcript, gold)]`` of a split: ``train``/``dev``/``blind`` of samu/calls, or
+    ``simsamu-<dev|test|test2>``."""
+    if split.startswith("simsamu-"):
+        from asr.transcript import read_transcript
+        from samu.gold import load_gold_dir
+
+        part = split.split("-", 1)[1]
+        names = json.loads((ROOT / "samu" / "gold_splits.json").read_text())[part]
+        gold = load_gold_dir()
+        sim = ROOT.parent / "shared" / "data" / "simsamu"
+        return [(n, read_transcript(sim / n / f"{n}.json"), gold[n]) for n in names]
+    from samu.corpus import load_split
+
+    return [(c.call, c.transcript, c.gold) for c in load_split(split).values()]
+
+
+def evaluate(extractor: str, split: str, llm=None) -> dict:
+    from samu import extract_form
+    from samu.evaluate import Counts, Report, score_call
+
+    report = Report()
+    cat = Counts()
+    times = []
+    for name, t, gold in _calls(split):
+        t0 = time.perf_counter()
+        form = extract_form(t, extractor, llm=llm)
+        times.append(time.perf_counter() - t0)
+        score_call(form, gold, call=name, report=report)
+        g, p = gold["fields"].get("qualification.motif"), form.value("qualification.motif")
+        g, p = (g or "")[:3] or None, (p or "")[:3] or None
+        cat.tp += p is not None and p == g
+        cat.fp += p is not None and p != g
+        cat.fn += g is not None and p != g
+    d = report.to_dict()
+    d["micro_issue"] = report.micro(ISSUE_FIELDS).to_dict()
+    d["motif_category"] = cat.to_dict()
+    d["seconds_median"] = round(statistics.median(times), 4) if times else None
+    d["seconds_max"] = round(max(times), 4) if times else None
+    return d
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--splits", nargs="+", default=["dev"])
+    p.add_argument("--extractors", nargs="+", default=["rules"])
+    p.add_argument("--label", default=None, help="name of this run in the JSON (e.g. rules-before)")
+    p.add_argument("--tuned-on", default="rules: simsamu dev+test", help="what the system was tuned on")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "samu_calls.json"))
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    results = json.loads(out.read_text()) if out.exists() else {}
+    fields = ISSUE_FIELDS + (
+        "caller.communication",
+        "location.address_present",
+        "location.city",
+        "decision.orientation",
+    )
+    for ex in a.extractors:
+        for split in a.splits:
+            r = evaluate(ex, split)
+            key = f"{a.label or ex}/{split}"
+            results[key] = {"extractor": ex, "split": split, "tuned_on": a.tuned_on, **r}
+            print(f"\n== {key}  ({r['calls']} appels, médiane {r['seconds_median']} s/appel)")
+            print(f"{'champ':26} {'P':>6} {'R':>6} {'F1':>6}")
+            for f in fields:
+                c = r["per_field"][f]
+                print(f"{f:26} {c['precision']:6.3f} {c['recall']:6.3f} {c['f1']:6.3f}")
+            for name in ("motif_category", "micro_issue"):
+                c = r[name]
+                print(f"{name:26} {c['precision']:6.3f} {c['recall']:6.3f} {c['f1']:6.3f}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+    print(f"\n-> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
