@@ -13,15 +13,14 @@ NAME    := $(basename $(notdir $(EXAMPLE)))
 ## make run: install everything, then run the whole chain on the bundled example call (offline):
 ## audio -> speaker-labelled transcript -> SAMU call form (+ Hub Santé RS-EDA message) -> summary
 run: setup
-	$(VENV)/bin/llm4all transcribe $(EXAMPLE) --out $(OUT) --overwrite
-	$(VENV)/bin/llm4all samu-form $(OUT)/$(NAME).json --out $(OUT) --overwrite
-	$(VENV)/bin/llm4all summarize $(OUT)/$(NAME).json --out $(OUT) --kind call --overwrite
+	$(VENV)/bin/llm4all process $(EXAMPLE) --out $(OUT) --overwrite
 	@echo "--- transcription ($(OUT)/$(NAME).txt)"
 	@cat $(OUT)/$(NAME).txt
 	@echo "--- fiche SAMU ($(OUT)/$(NAME).form.json, message Hub Santé $(OUT)/$(NAME).rs-eda.json)"
 	@$(PY) -c "import json,sys; f=json.load(open(sys.argv[1])); [print(f'{k}: {v[\"value\"]}  <- « {v[\"evidence\"][0][\"quote\"] if v[\"evidence\"] else \"\"} »') for k,v in f['fields'].items()]" $(OUT)/$(NAME).form.json
 	@echo "--- résumé ($(OUT)/$(NAME).summary.txt)"
 	@cat $(OUT)/$(NAME).summary.txt
+	@echo "--- rapport imprimable : $(OUT)/$(NAME).report.html ; index : $(OUT)/index.csv"
 
 ## make test: install everything (test extras included), then run the test suite
 test: setup

@@ -5,12 +5,14 @@
 #   build-essential, python3-dev   C extensions built from source: webrtcvad (resemblyzer),
 #                     meeteval (cpWER)
 #   python3-venv      `python3 -m venv` on Debian's own Python
+#   chromium          headless browser for the app's browser test (driven by Playwright)
 set -euo pipefail
 PY=${PYTHON:-python3}
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
+command -v chromium >/dev/null || need+=(chromium)
 command -v cc >/dev/null || need+=(build-essential)
 if ! "$PY" -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
   need+=(python3-dev)
