@@ -5,7 +5,8 @@
 >>> print(s.text)
 """
 
-from .core import DEFAULT_BUDGET, KINDS, METHODS, BudgetRule, Summary, SummaryOptions, summarize
+from .core import DEFAULT_BUDGET, FAITHFULNESS, KINDS, METHODS, BudgetRule, Summary, SummaryOptions, summarize
+from .faithfulness import FaithfulnessReport, check_faithfulness
 from .fredsum import read_fredsum
 
 __all__ = [
@@ -16,5 +17,8 @@ __all__ = [
     "DEFAULT_BUDGET",
     "METHODS",
     "KINDS",
+    "FAITHFULNESS",
+    "check_faithfulness",
+    "FaithfulnessReport",
     "read_fredsum",
 ]

@@ -9,6 +9,10 @@ Two methods:
   a French prompt, and the partial summaries are merged. ``kind="call"`` asks for a short
   clinical summary (motif, patient, signes clés, décision) instead of a meeting summary.
 
+Every summary is then checked for faithfulness (:mod:`summarize.faithfulness`): names and
+numbers absent from the transcript are flagged in ``Summary.warnings`` (or their sentences
+dropped, ``SummaryOptions(faithfulness="drop")``). An empty summary is an error, never a result.
+
 The word budget, when not given, follows :data:`DEFAULT_BUDGET` (a share of the transcript's
 length, clamped), chosen on FREDSum files outside the test split (see
 ``benchmarks/bench_summaries.py --tune``). The library never prints; progress goes through
@@ -21,6 +25,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from asr.progress import Hook
 from asr.transcript import Transcript
 
 from .extractive import extractive_summary
@@ -35,13 +40,14 @@ __all__ = [
     "DEFAULT_BUDGET",
     "SummaryOptions",
     "Summary",
+    "FAITHFULNESS",
     "summarize",
     "with_full_names",
 ]
 
 METHODS = ("extractive", "llm")
 KINDS = ("meeting", "call")
-Hook = Callable[[str, float, float], None]
+FAITHFULNESS = ("off", "flag", "drop")
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,10 @@ class SummaryOptions:
         resolve_initials: show speakers labelled by initials (``EM``, ``MLP``) under the full
             name found in the transcript (``Emmanuel Macron``), see
             :func:`summarize.text.resolve_initials`; the mapping is in ``Summary.speaker_names``.
+        faithfulness: check the summary's names and numbers against the transcript
+            (:func:`summarize.faithfulness.check_faithfulness`): ``flag`` (default) adds a
+            warning per name or number the transcript does not contain, ``drop`` also removes
+            the sentences that contain one, ``off`` skips the check.
     """
 
     method: str = "extractive"
@@ -96,10 +106,13 @@ class SummaryOptions:
     chunk_tokens: int = 1536
     model: str | None = None
     resolve_initials: bool = True
+    faithfulness: str = "flag"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.faithfulness not in FAITHFULNESS:
+            raise ValueError(f"faithfulness must be one of {FAITHFULNESS}, got {self.faithfulness!r}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.max_words is not None and (not isinstance(self.max_words, int) or self.max_words < 10):
@@ -124,8 +137,11 @@ class Summary:
         speakers: the transcript's speakers.
         chunks: llm: how many chunks the transcript was cut into (0 for extractive).
         warnings: French messages for the user (non-French input, unusable model output
-            replaced by extractive text, ...).
+            replaced by extractive text, names or numbers absent from the transcript, ...).
         speaker_names: labels shown under another name (initials -> full name).
+        unsupported: names and numbers of the summary (as written) that the transcript does
+            not contain (see ``SummaryOptions.faithfulness``; with ``drop`` their sentences
+            were removed from ``text``).
     """
 
     text: str
@@ -138,6 +154,7 @@ class Summary:
     chunks: int = 0
     warnings: tuple[str, ...] = field(default=())
     speaker_names: dict[str, str] = field(default_factory=dict)
+    unsupported: tuple[str, ...] = field(default=())
 
     @property
     def word_count(self) -> int:
@@ -148,6 +165,7 @@ class Summary:
         d["speakers"] = list(self.speakers)
         d["warnings"] = list(self.warnings)
         d["speaker_names"] = dict(self.speaker_names)
+        d["unsupported"] = list(self.unsupported)
         d["word_count"] = self.word_count
         return d
 
@@ -176,10 +194,11 @@ def summarize(
         hook: progress callback ``hook(step, completed, total)``.
 
     Returns:
-        a :class:`Summary`, never longer than its ``max_words``.
+        a :class:`Summary`, never longer than its ``max_words``, never empty.
 
     Raises:
-        ValueError: empty transcript, or ``method="llm"`` without an ``llm``.
+        ValueError: empty transcript, ``method="llm"`` without an ``llm``, or nothing left to
+            show (no sentence fits the budget, or ``faithfulness="drop"`` removed every one).
     """
     opts = options or SummaryOptions()
     n_words = count_words(transcript.text)
@@ -215,6 +234,7 @@ def summarize(
         text = extractive_summary(transcript, budget, lam=opts.mmr_lambda, min_words=opts.min_sentence_words)
         if hook:
             hook("extractive", 1, 1)
+        text, unsupported = _checked(text, transcript, names, opts, budget, warnings)
         return Summary(
             text,
             "extractive",
@@ -226,11 +246,14 @@ def summarize(
             0,
             tuple(warnings),
             names,
+            unsupported,
         )
 
     from .llm import map_reduce
 
     text, n_chunks, llm_warnings = map_reduce(transcript, llm, budget, opts, hook=hook)
+    warnings += llm_warnings
+    text, unsupported = _checked(text, transcript, names, opts, budget, warnings)
     return Summary(
         text,
         "llm",
@@ -240,6 +263,49 @@ def summarize(
         transcript.source,
         transcript.speakers,
         n_chunks,
-        tuple(warnings + llm_warnings),
+        tuple(warnings),
         names,
+        unsupported,
     )
+
+
+def _checked(
+    text: str,
+    transcript: Transcript,
+    names: dict[str, str],
+    opts: SummaryOptions,
+    budget: int,
+    warnings: list[str],
+) -> tuple[str, tuple[str, ...]]:
+    """The summary after the faithfulness check (``warnings`` extended), and its unsupported
+    mentions; ``ValueError`` when nothing is left to show."""
+    where = transcript.source or "transcription"
+    if not text.strip():
+        why = (
+            f"aucune phrase de la transcription ne tient dans le budget de {budget} mots, "
+            "nom du locuteur compris"
+            if opts.method == "extractive"
+            else "le modèle n'a rien produit d'utilisable"
+        )
+        raise ValueError(f"{where} : résumé vide ({why})")
+    if opts.faithfulness == "off":
+        return text, ()
+    from .faithfulness import check_faithfulness
+
+    report = check_faithfulness(text, transcript, names)
+    unsupported = tuple(dict.fromkeys(m.text for m in report.unsupported))
+    if not unsupported:
+        return text, ()
+    warnings.extend(report.warnings())
+    if opts.faithfulness == "drop":
+        text = report.kept_text()
+        n = len(report.flagged)
+        warnings.append(
+            f"{n} phrase{'s' if n > 1 else ''} retirée{'s' if n > 1 else ''} du résumé (noms ou nombres absents de la transcription)"
+        )
+        if not text.strip():
+            raise ValueError(
+                f"{where} : résumé vide, toutes ses phrases citent des noms ou nombres absents "
+                f"de la transcription ({', '.join(unsupported[:5])})"
+            )
+    return text, unsupported

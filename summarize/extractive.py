@@ -7,6 +7,13 @@ transcripts, where the graph would be too large), and picked greedily by maximal
 relevance (MMR) so that the summary does not repeat itself. Picked sentences go back in
 transcript order, grouped by turn, each group prefixed with its speaker's name
 (``Nicolas Sarkozy : ...``). The budget counts every word of the output, names included.
+
+Long transcripts: a sentence of more than :data:`~summarize.text.MAX_SENTENCE_WORDS` words (ASR
+output without punctuation) is cut into pseudo-sentences at word boundaries; a sentence
+repeated anywhere in the transcript (same words after folding case, accents, punctuation and
+hesitations) is a candidate once, and a candidate too similar to a picked one (TF-IDF cosine
+>= :data:`NEAR_DUPLICATE`) is never picked; above :data:`MAX_POOL` candidates only the most
+central ones enter the selection, so the cost stays linear in the number of sentences.
 """
 
 from __future__ import annotations
@@ -19,7 +26,15 @@ import numpy as np
 
 from asr.transcript import Transcript
 
-from .text import FRENCH_STOPWORDS, count_words, split_sentences, tokenize
+from .text import (
+    FRENCH_STOPWORDS,
+    count_words,
+    sentence_key,
+    split_long,
+    split_sentences,
+    tokenize,
+    truncate_words,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +50,10 @@ __all__ = [
 
 # above this many sentences the dense similarity graph is skipped (memory grows as n²)
 MAX_GRAPH_UNITS = 3000
+# at most this many candidates (the most central) enter the MMR selection
+MAX_POOL = 5000
+# a candidate this similar (TF-IDF cosine) to a picked sentence is a near-duplicate, never picked
+NEAR_DUPLICATE = 0.9
 
 
 @dataclass(frozen=True)
@@ -48,13 +67,15 @@ class Unit:
 
 
 def units(t: Transcript) -> list[Unit]:
-    """Sentences of every non-empty segment, in transcript order."""
+    """Sentences of every non-empty segment, in transcript order (sentences longer than
+    :data:`~summarize.text.MAX_SENTENCE_WORDS` words cut into pseudo-sentences)."""
     out = []
     for i, seg in enumerate(t.segments):
-        for s in split_sentences(seg.text):
-            n = count_words(s)
-            if n:
-                out.append(Unit(i, seg.speaker, s, n))
+        for sentence in split_sentences(seg.text):
+            for s in split_long(sentence):
+                n = count_words(s)
+                if n:
+                    out.append(Unit(i, seg.speaker, s, n))
     return out
 
 
@@ -132,35 +153,75 @@ def select_units(
         length_weight: adds ``length_weight * log(words)`` to the relevance (longer sentences
             carry more content).
         ranking: ``textrank`` or ``centroid`` (see :func:`rank_units`).
+    Returns:
+        indexes into ``us``, sorted; no two picked units are repeats or near-duplicates.
     """
-    if not us or max_words <= 0:
-        return []
+    return _select(us, max_words, lam=lam, min_words=min_words, length_weight=length_weight, ranking=ranking)[
+        0
+    ]
+
+
+def _candidates(us: Sequence[Unit], min_words: int) -> list[int]:
+    """Units long enough to be picked, each repeated sentence once (its first occurrence)."""
     cand = [i for i, u in enumerate(us) if u.words >= min_words] or list(range(len(us)))
+    seen: set[str] = set()
+    out = []
+    for i in cand:
+        key = sentence_key(us[i].text)
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
+
+
+def _select(
+    us: Sequence[Unit],
+    max_words: int,
+    *,
+    lam: float = 0.9,
+    min_words: int = 6,
+    length_weight: float = 0.0,
+    ranking: str = "textrank",
+) -> tuple[list[int], int | None]:
+    """:func:`select_units` and the most relevant candidate (``None`` when there is none)."""
+    if not us or max_words <= 0:
+        return [], None
+    cand = _candidates(us, min_words)
     rel, X = rank_units([us[i].text for i in cand], ranking)
     if length_weight:
         rel = rel + length_weight * np.log([us[i].words for i in cand])
-    picked: list[int] = []  # positions in cand
-    used = 0
+    if len(cand) > MAX_POOL:
+        keep = np.sort(np.argsort(-rel, kind="stable")[:MAX_POOL])
+        cand = [cand[k] for k in keep]
+        rel = rel[keep]
+        X = X[keep] if X is not None else None
+    best = cand[int(np.argmax(rel))]
+    words = np.array([us[i].words for i in cand])
+    label = np.array([_label_words(us[i]) for i in cand])
+    turns = np.array([us[i].turn for i in cand])
+    # the label is paid once per turn group; approximate by paying it when the turn is new
+    new_turn = np.ones(len(cand), dtype=bool)
     max_sim = np.zeros(len(cand))
     alive = np.ones(len(cand), dtype=bool)
-    prev_turns: set[int] = set()
-    while alive.any():
+    picked: list[int] = []  # positions in cand
+    used = 0
+    while True:
+        cost = words + label * new_turn
+        ok = alive & (cost <= max_words - used)
+        if not ok.any():
+            break
         score = lam * rel - (1 - lam) * max_sim
-        score[~alive] = -np.inf
+        score[~ok] = -np.inf
         j = int(np.argmax(score))
         alive[j] = False
-        u = us[cand[j]]
-        # the label is paid once per turn group; approximate by paying it when the turn is new
-        cost = u.words + (_label_words(u) if u.turn not in prev_turns else 0)
-        if used + cost > max_words:
-            continue
         picked.append(j)
-        prev_turns.add(u.turn)
-        used += cost
+        used += int(cost[j])
+        new_turn &= turns != turns[j]
         if X is not None:
             sim = np.asarray((X @ X[j].T).todense()).ravel()
             max_sim = np.maximum(max_sim, sim)
-    return sorted(cand[j] for j in picked)
+            alive &= sim < NEAR_DUPLICATE
+    return sorted(cand[j] for j in picked), best
 
 
 def format_units(us: Sequence[Unit], idx: Sequence[int]) -> str:
@@ -185,10 +246,23 @@ def _fit(us: Sequence[Unit], idx: list[int], max_words: int) -> list[int]:
 
 
 def extractive_summary(t: Transcript, max_words: int, **params) -> str:
-    """The extractive summary of ``t`` in at most ``max_words`` words (see :func:`select_units`)."""
+    """The extractive summary of ``t`` in at most ``max_words`` words (see :func:`select_units`).
+
+    When no sentence fits the budget, the most central one is cut to fit (ending with ``…``);
+    the result is empty only when not even that fits (a speaker label longer than the budget)
+    or ``t`` has no words.
+    """
     us = units(t)
-    idx = _fit(us, select_units(us, max_words, **params), max_words)
-    return format_units(us, idx)
+    picked, best = _select(us, max_words, **params)
+    idx = _fit(us, picked, max_words)
+    if idx or best is None:
+        return format_units(us, idx)
+    u = us[best]
+    room = max_words - _label_words(u)
+    if room < 1:
+        return ""
+    cut = truncate_words(u.text, room)
+    return format_units([Unit(u.turn, u.speaker, cut, count_words(cut))], [0])
 
 
 def lead_summary(t: Transcript, max_words: int) -> str:

@@ -11,10 +11,16 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from asr.transcript import fold_accents
+
 __all__ = [
     "FrenchTokenizer",
     "tokenize",
     "split_sentences",
+    "split_long",
+    "sentence_key",
+    "MAX_SENTENCE_WORDS",
+    "PSEUDO_SENTENCE_WORDS",
     "count_words",
     "truncate_words",
     "FRENCH_STOPWORDS",
@@ -75,6 +81,59 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         out.append(tail)
     return out
+
+
+# a "sentence" longer than this is cut into pseudo-sentences of about PSEUDO_SENTENCE_WORDS words
+# (ASR output without punctuation, run-on turns); 2 % of FREDSum's sentences are longer than 60
+MAX_SENTENCE_WORDS = 60
+PSEUDO_SENTENCE_WORDS = 25
+_SOFT_END = re.compile(r"[,;:)»\"”]$")
+
+
+def split_long(
+    sentence: str, max_words: int = MAX_SENTENCE_WORDS, target: int = PSEUDO_SENTENCE_WORDS
+) -> list[str]:
+    """Cut a sentence of more than ``max_words`` words into pseudo-sentences of about ``target``
+    words, at word boundaries (after a comma, semicolon or colon when one is within a few words
+    of the cut). Shorter sentences come back unchanged, as a one-element list.
+
+    >>> [len(s.split()) for s in split_long(" ".join(["mot"] * 100))]
+    [25, 25, 25, 25]
+    """
+    if max_words < 1 or target < 1:
+        raise ValueError(f"max_words and target must be >= 1, got {max_words} and {target}")
+    words = sentence.split()
+    n = len(words)
+    if n <= max_words:
+        return [sentence] if words else []
+    k = -(-n // target)  # pieces of (nearly) equal size, none over target
+    size = n / k
+    slack = max(1, round(size / 5))
+    out, start = [], 0
+    for i in range(1, k):
+        cut = round(i * size)
+        # prefer a cut after a soft punctuation mark near the target position
+        near = [
+            c for c in range(cut - slack, cut + slack + 1) if start < c < n and _SOFT_END.search(words[c - 1])
+        ]
+        if near:
+            cut = min(near, key=lambda c: abs(c - round(i * size)))
+        if cut <= start:
+            continue
+        out.append(" ".join(words[start:cut]))
+        start = cut
+    out.append(" ".join(words[start:]))
+    return out
+
+
+_FILLERS = frozenset("euh heu hum hmm bah ben hein".split())
+
+
+def sentence_key(sentence: str) -> str:
+    """What two repeats of a sentence share: its words lower-cased without accents, punctuation
+    and hesitations (``euh``, ``hein``...) dropped. ``"Euh, c'est TRÈS cher !"`` and
+    ``"c'est très cher."`` have the same key."""
+    return " ".join(w for w in _WORD.findall(fold_accents(sentence)) if w not in _FILLERS)
 
 
 def truncate_words(text: str, max_words: int) -> str:
