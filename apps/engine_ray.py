@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from apps.runner import Plan, failure_reason, finish_one, outer_bar, write_index
+from apps.progress import file_bar
+from apps.runner import Plan, failure_reason, finish_one, write_index
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def ray_engine(
             results = pool.map_unordered(
                 lambda a, item: a.render.remote(str(item[0]), item[1], item[2]), plan.todo
             )
-            for path, stem, sha, files, row, error, seconds in outer_bar(results, job_name, quiet):
+            for path, stem, sha, files, row, error, seconds in file_bar(results, job_name, quiet):
                 p = Path(path)
                 if error is not None:
                     plan.result.failed.append((path, error))

@@ -11,12 +11,11 @@ reference, no hypothesis matching a reference, bad option).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from asr.evaluate import UEM_MODES, evaluate
-from asr.transcript import atomic_write_text
+from asr.transcript import atomic_write_text, json_dumps_strict
 
 _COLUMNS = (  # header, row key, kind
     ("mots", "ref_words", "int"),
@@ -139,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json is not None:
         try:
-            atomic_write_text(args.json, json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+            atomic_write_text(args.json, json_dumps_strict(result, ensure_ascii=False, indent=1) + "\n")
         except OSError as e:
             print(f"evaluate-asr: impossible d'écrire {args.json}: {e}", file=sys.stderr)
             return 1

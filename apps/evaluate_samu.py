@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from apps.batch import failure_reason, load_llm
-from asr.transcript import atomic_write_text
+from apps.runner import failure_reason, load_llm
+from asr.transcript import atomic_write_text, json_dumps_strict
 from samu import EXTRACTORS
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if error:
             print(error, file=sys.stderr)
             return 2
-    from tqdm import tqdm
+    from apps.progress import file_bar
 
     if args.pred and not Path(args.pred).is_dir():
         print(f"erreur : --pred {args.pred} n'est pas un dossier", file=sys.stderr)
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     from samu import extract_form
     from samu.export import read_form
 
-    for call in tqdm(calls, desc="appels", unit="appel", disable=args.quiet, file=sys.stderr):
+    for call in file_bar(calls, "appels", args.quiet):
         pred: object = {}
         try:
             if args.pred:
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 "missing": missing,
             }
         )
-        atomic_write_text(Path(args.json), json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        atomic_write_text(Path(args.json), json_dumps_strict(out, ensure_ascii=False, indent=2) + "\n")
     return 1 if missing else 0
 
 

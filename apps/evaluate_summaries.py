@@ -5,12 +5,15 @@ three abstractive references per file): the published peer outputs (Barthez, Cha
 OpenAssistant-Llama-30B), lead-N and the extractive oracle under our budget rule, our extractive
 system, optionally our LLM system, and optionally folders of summaries made beforehand
 (``<name>.summary.txt`` from ``llm4all summarize``).
+
+A file that could not be evaluated (a test-split file without transcript or reference, a
+``--pred`` folder without that file's summary, a system that raised) is reported (``ÉCHEC``, and
+under ``failed`` / ``not_evaluated`` in the JSON) and makes the exit code 1; 2 for bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import platform
 import sys
@@ -25,6 +28,7 @@ from summarize.evaluate import (
     common_names,
     evaluate,
     format_table,
+    list_test_split,
     load_items,
     oracle_system,
 )
@@ -54,14 +58,18 @@ def ours_system(options: SummaryOptions, llm=None) -> Callable[[FredsumItem], st
     return run
 
 
-def folder_system(folder: Path) -> Callable[[FredsumItem], str | None]:
-    """Summaries made beforehand: ``<stem>.summary.txt`` (or ``<stem>.txt``) in ``folder``."""
+def folder_system(folder: Path) -> Callable[[FredsumItem], str]:
+    """Summaries made beforehand: ``<stem>.summary.txt`` (or ``<stem>.txt``) in ``folder``.
 
-    def run(item: FredsumItem) -> str | None:
+    A missing summary is a failure of that system on that file (``FileNotFoundError``), not a
+    file to leave out silently: the folder was meant to cover every evaluated file.
+    """
+
+    def run(item: FredsumItem) -> str:
         for p in (folder / f"{item.stem}.summary.txt", folder / item.name):
             if p.is_file():
                 return p.read_text(encoding="utf-8")
-        return None
+        raise FileNotFoundError(f"pas de résumé {item.stem}.summary.txt (ni {item.name}) dans {folder}")
 
     return run
 
@@ -192,10 +200,18 @@ def main(argv: list[str] | None = None) -> int:
         if a.limit is not None and a.limit < 1:
             raise ValueError(f"--limit doit être >= 1, reçu {a.limit}")
         items = load_items(a.root, a.files)
+        not_evaluated: dict[str, str] = {}
         if a.files:
             unknown = set(a.files) - {i.name for i in items}
             if unknown:
                 raise ValueError(f"fichiers inconnus ou sans référence : {', '.join(sorted(unknown))}")
+        else:  # test-split files load_items left out (no transcript, no reference): failures too
+            loaded = {i.name for i in items}
+            not_evaluated = {
+                n: f"transcription ou résumé de référence introuvable dans {a.root}"
+                for n in list_test_split(a.root)[: a.limit]
+                if n not in loaded
+            }
         if a.limit:
             items = items[: a.limit]
         if not items:
@@ -209,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     llm, llm_name = None, None
     if a.llm:
-        from apps.batch import load_llm
+        from apps.runner import load_llm
 
         llm_name = a.model or "gemma3-270m"
         llm, error = load_llm(a.model)
@@ -238,15 +254,19 @@ def main(argv: list[str] | None = None) -> int:
         "(ROUGE F1 en %, meilleure des 3 références ; les sorties publiées manquent pour Destaing_Mitterrand_2)."
     )
     failed = {n: r.failed for n, r in results.items() if r.failed}
+    for name, why in not_evaluated.items():
+        print(f"  ÉCHEC {name} : {why}", file=sys.stderr)
     for n, f in failed.items():
         for name, why in f.items():
             print(f"  ÉCHEC {n} sur {name} : {why}", file=sys.stderr)
     if a.json:
-        from asr.transcript import atomic_write_text
+        from asr.transcript import atomic_write_text, json_dumps_strict
 
-        data = report(results, items, {"seconds_total": round(time.perf_counter() - t0, 1)})
-        atomic_write_text(a.json, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-    return 1 if failed else 0
+        extra = {"seconds_total": round(time.perf_counter() - t0, 1), "not_evaluated": not_evaluated}
+        data = report(results, items, extra)
+        # a mean over no file is NaN: written as null, never as the non-JSON NaN
+        atomic_write_text(a.json, json_dumps_strict(data, ensure_ascii=False, indent=1) + "\n")
+    return 1 if failed or not_evaluated else 0
 
 
 if __name__ == "__main__":

@@ -30,7 +30,16 @@ from typing import Any, Protocol
 
 from asr.pipeline import FrontEnd, PipelineOptions
 from asr.progress import Hook, call_hook, prefixed
-from asr.transcript import FORMATS, Transcript, read_transcript, rttm_text, srt_text, txt_text, vtt_text
+from asr.transcript import (
+    FORMATS,
+    Transcript,
+    json_dumps_strict,
+    read_transcript,
+    rttm_text,
+    srt_text,
+    txt_text,
+    vtt_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +67,10 @@ class MemoryKeyStore:
     """A key held in memory (the app's pseudonymised export)."""
 
     def __init__(self, options=None) -> None:
-        from samu.pseudonymize import PseudoKey
+        from samu.pseudonymize import PseudoKey, PseudoOptions
 
         self.key = PseudoKey()
-        self.options = options
+        self.options = options or PseudoOptions()
 
     def pseudonymize(self, t: Transcript) -> Transcript:
         from samu.pseudonymize import pseudonymize
@@ -120,10 +129,17 @@ class ProcessOptions:
         return fills_form or (self.summary is not None and self.summary.method == "llm")
 
     def settings(self) -> dict:
-        """The options as plain data (what the batch manifest records)."""
+        """The options as plain data (what the batch manifest records). ``allow_download`` is left
+        out (it changes where a model may come from, never the outputs: no rerun for it), and so
+        is ``pyannote_token``, a secret that must not be written to disk."""
         from dataclasses import asdict
 
-        return json.loads(json.dumps(asdict(self), default=str))
+        def drop(d):
+            if isinstance(d, dict):
+                return {k: drop(v) for k, v in d.items() if k not in ("allow_download", "pyannote_token")}
+            return d
+
+        return drop(json.loads(json.dumps(asdict(self), default=str)))
 
 
 def front_end_options(kind: str, **asr) -> PipelineOptions:
@@ -341,8 +357,8 @@ def _process(source, opts: ProcessOptions, models: Models, hook: Hook | None, ke
 
 
 def dumps(data: Any) -> str:
-    """Strict, readable JSON (no NaN/Infinity) with a final newline."""
-    return json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+    """Strict, readable JSON (NaN/Infinity written as null) with a final newline."""
+    return json_dumps_strict(data, ensure_ascii=False, indent=1) + "\n"
 
 
 def artifacts(
@@ -355,7 +371,7 @@ def artifacts(
     made) and ``<stem>.report.html`` (when ``report``)."""
     t = result.transcript
     render: dict[str, Callable[[], str]] = {
-        "json": lambda: json.dumps(t.to_dict(), ensure_ascii=False, indent=1, allow_nan=False) + "\n",
+        "json": lambda: json_dumps_strict(t.to_dict(), ensure_ascii=False, indent=1) + "\n",
         "rttm": lambda: rttm_text(t, file_id=stem),
         "srt": lambda: srt_text(t),
         "vtt": lambda: vtt_text(t),
@@ -368,11 +384,9 @@ def artifacts(
         out[f"{stem}.{fmt}"] = render[fmt]()
     if result.form is not None:
         out[f"{stem}.form.json"] = (
-            json.dumps(result.form.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+            json_dumps_strict(result.form.to_dict(), ensure_ascii=False, indent=2) + "\n"
         )
-        out[f"{stem}.rs-eda.json"] = (
-            json.dumps(result.rs_eda, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-        )
+        out[f"{stem}.rs-eda.json"] = json_dumps_strict(result.rs_eda, ensure_ascii=False, indent=2) + "\n"
     if result.summary is not None:
         data = result.summary.to_dict()
         data.update({"input": result.source, "input_format": result.input_format, "seconds": result.seconds})

@@ -2,7 +2,10 @@
 
 Writes ``<nom>.pseudo.json`` (our transcript JSON) per input and the re-identification key
 (placeholder -> original text) to ``--key``, which must lie outside ``--out``. An existing key
-is extended, so a later batch gives the same placeholders to the same people. ``--restore``
+is extended, so a later batch gives the same placeholders to the same people; runs sharing a key
+at the same time are safe (the key is re-read and saved under a file lock for each file, see
+:func:`samu.pseudonymize.locked_key`). A key is written once a file is done (empty when it had no
+personal data), never by a run where no input could be read. ``--restore``
 re-identifies ``.pseudo.json`` files with the key into ``<nom>.restored.json``.
 
 Batch behaviour as ``llm4all transcribe``: progress bar, a bad file is reported and the batch
@@ -13,13 +16,13 @@ exit code 1 when a file failed, 2 for bad arguments. User-facing text is French.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
 
-from apps.batch import BatchResult, expand_inputs, output_stems
-from asr.transcript import read_transcript, write_transcript
-from samu.pseudonymize import KINDS, PseudoKey, PseudoOptions, pseudonymize, reidentify
+from asr.transcript import read_transcript
+from samu.pseudonymize import KINDS, PseudoKey, PseudoOptions, pseudonymize_with_key_file, reidentify
 
 log = logging.getLogger(__name__)
 
@@ -91,76 +94,60 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tqdm import tqdm
+    from apps.runner import Job, execute, usage_error
 
     a = build_parser().parse_args(argv)
     out, key_path = Path(a.out), Path(a.key)
     try:
         opts = PseudoOptions(kinds=_split(a.kinds.upper()), names=_split(a.names), keep_words=_split(a.keep))
     except ValueError as e:
-        print(f"erreur : {e}", file=sys.stderr)
-        return 2
-    if out.exists() and not out.is_dir():
-        print(f"erreur : --out {out} existe et n'est pas un dossier", file=sys.stderr)
-        return 2
+        return usage_error(e)
     if _inside(key_path, out):
-        print(
-            f"erreur : la clé {key_path} est dans le dossier de sortie {out} ; "
-            "elle doit être conservée à part des données pseudonymisées",
-            file=sys.stderr,
+        return usage_error(
+            f"la clé {key_path} est dans le dossier de sortie {out} ; "
+            "elle doit être conservée à part des données pseudonymisées"
         )
-        return 2
     if key_path.exists() and not key_path.is_file():
-        print(f"erreur : --key {key_path} n'est pas un fichier", file=sys.stderr)
-        return 2
-    if key_path.exists():
+        return usage_error(f"--key {key_path} n'est pas un fichier")
+    key = None
+    if a.restore:
+        if not key_path.exists():
+            return usage_error(f"clé introuvable : {key_path}")
         try:
             key = PseudoKey.load(key_path)
         except ValueError as e:
-            print(f"erreur : clé illisible : {e}", file=sys.stderr)
-            return 2
-    elif a.restore:
-        print(f"erreur : clé introuvable : {key_path}", file=sys.stderr)
-        return 2
-    else:
-        key = PseudoKey()
-    out.mkdir(parents=True, exist_ok=True)
-
-    if a.restore:
-        accept, suffix = _is_pseudo, RESTORED_SUFFIX
-    else:
-        accept, suffix = _is_transcript, PSEUDO_SUFFIX
-    files, bad = expand_inputs(a.inputs, accept)
-    res = BatchResult(failed=list(bad))
-    stems = output_stems(files)
-    for f in tqdm(files, desc="fichiers", unit="fichier", disable=a.quiet, file=sys.stderr):
-        target = out / f"{stems[f]}{suffix}"
-        if not a.overwrite and target.exists():
-            res.skipped.append(str(f))
-            continue
+            return usage_error(f"clé illisible : {e}")
+    elif key_path.exists():
         try:
-            if f.resolve() == key_path.resolve():
-                raise ValueError("c'est le fichier de clé")
-            t = read_transcript(f)
-            if a.restore:
-                write_transcript(reidentify(t, key), target, "json")
-            else:
-                p, new_key = pseudonymize(t, key, opts)
-                if len(new_key) != len(key):
-                    new_key.save(key_path)  # the key first: an output is never without its key
-                key = new_key
-                write_transcript(p, target, "json")
-        except Exception as e:  # one bad file never stops the batch (KeyboardInterrupt still does)
-            res.fail(f, e)
-            continue
-        res.done.append(str(f))
-        log.info("%s -> %s", f.name, target.name)
-    if not a.restore and not key_path.exists():
-        key.save(key_path)  # an empty key still says which key goes with this batch
-    print(res.summary(), file=sys.stderr)
-    if not a.restore:
-        print(f"clé : {key_path} ({len(key)} étiquette(s)) — à conserver à part", file=sys.stderr)
-    return 0 if res.ok else 1
+            PseudoKey.load(key_path)  # a broken key stops the batch before any work
+        except ValueError as e:
+            return usage_error(f"clé illisible : {e}")
+
+    def render(f: Path, stem: str, hook):
+        if f.resolve() == key_path.resolve():
+            raise ValueError("c'est le fichier de clé")
+        t = read_transcript(f)
+        if a.restore:
+            return {f"{stem}{RESTORED_SUFFIX}": transcript_json(reidentify(t, key))}, {}
+        # the key file is re-read and saved under its lock for every file, so runs sharing it at
+        # the same time never lose entries; saved first: no output without its key
+        p, _ = pseudonymize_with_key_file(t, key_path, opts)
+        return {f"{stem}{PSEUDO_SUFFIX}": transcript_json(p)}, {}
+
+    settings = {"restore": a.restore, "key": str(key_path.resolve()), "options": dataclasses.asdict(opts)}
+    job = Job("restore" if a.restore else "pseudonymize", settings, render)
+    accept = _is_pseudo if a.restore else _is_transcript
+    rc = execute(a.inputs, out, job, accept=accept, overwrite=a.overwrite, quiet=a.quiet)
+    if not a.restore and key_path.exists():
+        n = len(PseudoKey.load(key_path))
+        print(f"clé : {key_path} ({n} étiquette(s)) — à conserver à part", file=sys.stderr)
+    return rc
+
+
+def transcript_json(t) -> str:
+    from asr.transcript import json_dumps_strict
+
+    return json_dumps_strict(t.to_dict(), ensure_ascii=False, indent=1) + "\n"
 
 
 if __name__ == "__main__":

@@ -13,61 +13,14 @@ with code 2; a failure of an outside tool exits with 1; an interrupted run (Ctrl
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import sys
 import typing
 
+from apps.progress import ProgressBars
+from asr.transcript import json_dumps_strict
+
 log = logging.getLogger(__name__)
-
-STAGES = {
-    "load": "chargement",
-    "train": "entraînement",
-    "perplexity": "perplexité",
-    "calibration": "calibration",
-    "prune": "élagage",
-    "prune_width": "élagage (largeur)",
-    "prune_depth": "élagage (profondeur)",
-    "activations": "activations",
-    "grams": "activations (Gram)",
-    "svd": "SVD",
-    "trim": "vocabulaire",
-}
-
-
-class ProgressBars:
-    """A ``hook(stage, done, total)`` drawing one tqdm bar per stage (a new stage closes the last)."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.bar = None
-        self.stage = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        if (
-            stage != self.stage
-            or self.bar is None
-            or (total and self.bar.total != total)
-            or done < self.bar.n
-        ):
-            self.close()
-            self.stage = stage
-            self.bar = tqdm(
-                total=total or None, desc=STAGES.get(stage, stage), unit="", leave=False, file=sys.stderr
-            )
-        self.bar.update(done - self.bar.n)
-        if total and done >= total:
-            self.close()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-            self.stage = None
 
 
 class UsageError(ValueError):
@@ -224,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     bars.close()
     print(report(recipe, summary))
     if recipe == "perplexity" and not cfg.out:
-        log.info("%s", json.dumps(summary))
+        log.info("%s", json_dumps_strict(summary))
     return 0
 
 

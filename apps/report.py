@@ -857,6 +857,13 @@ def _samu_runs(ctx: _Context, parts: list[str]) -> list[tuple[str, str, dict]]:
     for f in ctx.results.matching("samu_"):
         if f.problem:
             parts.append(ctx.note(f"{f.name} illisible ({f.problem}) : ignoré."))
+        elif (
+            isinstance(f.data, dict)
+            and f.data
+            and all(isinstance(v, dict) and isinstance(v.get("per_field"), dict) for v in f.data.values())
+        ):  # several runs in one file (bench_samu_calls.py: "<system>/<split>" -> run)
+            for key, run in f.data.items():
+                runs.append((f"{f.name}:{key}", f"{key} ({f.name})", run))
         elif not isinstance(f.data, dict) or not isinstance(f.data.get("per_field"), dict):
             f.unexpected = True
             parts.append(ctx.note(f"{f.name} : structure inattendue (pas de « per_field ») : ignoré."))

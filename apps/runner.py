@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apps.pipeline import OUTPUT_SUFFIXES
+from apps.progress import ProgressBars, file_bar
+from asr.transcript import json_dumps_strict
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +136,10 @@ def expand_inputs(
     for raw in inputs:
         p = Path(raw)
         if p.is_dir():
-            found = [
-                f
-                for f in _walk(p, accept)
-                if exclude is None or not f.resolve().is_relative_to(exclude.resolve())
-            ]
+            # the output folder inside an input folder is not input (when they are the same folder,
+            # the project's own outputs are still left out by name)
+            skip = exclude.resolve() if exclude is not None and exclude.resolve() != p.resolve() else None
+            found = [f for f in _walk(p, accept) if skip is None or not f.resolve().is_relative_to(skip)]
             if not found:
                 bad.append((str(p), "dossier sans fichier d'un type pris en charge"))
             items = [Input(f, p) for f in found]
@@ -215,7 +216,7 @@ class Manifest:
         from asr.transcript import atomic_write_text
 
         data = {"version": 1, "entries": dict(sorted(self.entries.items()))}
-        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+        atomic_write_text(self.path, json_dumps_strict(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def assign_stems(inputs: Sequence[Input], manifest: Manifest) -> dict[Path, str]:
@@ -269,11 +270,20 @@ def check_out_dir(out: Path) -> str | None:
     return None
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    from asr.transcript import atomic_write_text
+
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    atomic_write_text(path, text)
+
+
 def write_index(out: Path, manifest: Manifest, rows: dict[str, dict]) -> None:
     """``index.csv`` and ``index.jsonl`` over every input the manifest knows, plus this run's
     failures (``rows``: stem -> row)."""
-    from asr.transcript import atomic_write_text
-
     all_rows = {}
     for stem, e in manifest.entries.items():
         for run in e.get("jobs", {}).values():
@@ -292,45 +302,13 @@ def write_index(out: Path, manifest: Manifest, rows: dict[str, dict]) -> None:
     w.writeheader()
     for r in ordered:
         w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in INDEX_FIELDS})
-    atomic_write_text(out / "index.csv", buf.getvalue())
-    atomic_write_text(
+    _write_if_changed(out / "index.csv", buf.getvalue())
+    _write_if_changed(
         out / "index.jsonl",
         "".join(
-            json.dumps({k: r.get(k) for k in INDEX_FIELDS}, ensure_ascii=False, allow_nan=False) + "\n"
-            for r in ordered
+            json_dumps_strict({k: r.get(k) for k in INDEX_FIELDS}, ensure_ascii=False) + "\n" for r in ordered
         ),
     )
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class TqdmHook:
-    """The one progress adapter of the command line: turns ``hook(step, completed, total)`` calls
-    into a tqdm bar per file, shown only on a terminal (and never with ``quiet``)."""
-
-    def __init__(self, desc: str, quiet: bool = False):
-        from tqdm import tqdm
-
-        self.disabled = quiet or not sys.stderr.isatty()
-        self.bar = tqdm(total=0, desc=desc[:30], leave=False, disable=self.disabled, file=sys.stderr)
-
-    def __call__(self, step: str, completed: float, total: float) -> None:
-        if self.disabled:
-            return
-        self.bar.total = round(float(total), 1)
-        self.bar.n = round(float(completed), 1)
-        self.bar.set_postfix_str(step)
-        self.bar.refresh()
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def outer_bar(items, desc: str, quiet: bool):
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="fichier", disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- the batch
@@ -445,8 +423,8 @@ def run_local(p: Plan, quiet: bool = False) -> None:
     """Run the plan in this process, one input at a time."""
     failed_rows: dict[str, dict] = {}
     try:
-        for path, stem, sha in outer_bar(p.todo, p.job.name, quiet):
-            hook = TqdmHook(path.name, quiet)
+        for path, stem, sha in file_bar(p.todo, p.job.name, quiet):
+            hook = ProgressBars(enabled=not quiet, prefix=path.name[:20])
             t0 = time.perf_counter()
             try:
                 files, row = p.job.render(path, stem, hook)
@@ -511,3 +489,17 @@ def usage_error(e: BaseException | str) -> int:
     """Print a bad-argument error on one line; returns exit code 2."""
     print(f"erreur : {e if isinstance(e, str) else failure_reason(e)}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def load_llm(model: str | None):
+    """The LLM a CLI runs (:class:`core_training.generate.LocalLLM`) and ``None``, or ``None``
+    and a one-line French error to print before exiting 2."""
+    from core_training.generate import LocalLLM
+
+    try:
+        return LocalLLM(model), None
+    except (ValueError, RuntimeError, OSError) as e:
+        return (
+            None,
+            f"erreur : impossible de charger le modèle {model or 'gemma3-270m'} : {failure_reason(e)}",
+        )

@@ -29,6 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="sans barres de progression"
     )
+    p.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="autoriser le téléchargement depuis le hub Hugging Face d'un modèle (--model, "
+        "--pyannote-pipeline) absent du cache local ; sans cette option, un modèle introuvable "
+        "hors ligne est une erreur immédiate",
+    )
     add_asr_arguments(p)
 
 
@@ -90,6 +97,7 @@ def add_asr_arguments(p: argparse.ArgumentParser) -> None:
 def options_from_args(a: argparse.Namespace):
     from asr.pipeline import PipelineOptions
 
+    allow_download = bool(getattr(a, "allow_download", False))  # commands without the flag: off
     return PipelineOptions(
         asr=AsrOptions(
             backend=a.backend,
@@ -100,6 +108,7 @@ def options_from_args(a: argparse.Namespace):
             device=a.device,
             cpu_threads=a.threads,
             batch_size=a.batch_size,
+            allow_download=allow_download,
         ),
         diarize=DiarizeOptions(
             backend=a.diarizer,
@@ -111,6 +120,7 @@ def options_from_args(a: argparse.Namespace):
             max_speakers=a.max_speakers,
             pyannote_pipeline=a.pyannote_pipeline,
             pyannote_token=a.pyannote_token,
+            allow_download=allow_download,
         ),
         roles=a.kind == "call",
         rename_speakers=a.rename_speakers,

@@ -715,7 +715,7 @@ def cached_transformers_whisper() -> Path:
     os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
     try:
         ct2_whisper_to_transformers(src, tmp)
-        (tmp / _STAMP).write_text(json.dumps(stamp))
+        (tmp / _STAMP).write_text(json.dumps(stamp, allow_nan=False))
         if out.exists():  # stale: move aside, then swap in the new one
             old = Path(tempfile.mkdtemp(prefix=out.name + ".old-", dir=out.parent))
             try:

@@ -46,6 +46,8 @@ class DiarizeOptions:
             that would go below ``min_speakers``).
         pyannote_pipeline: local pipeline directory or hub id (``backend="pyannote"``).
         pyannote_token: hub token for a gated hub pipeline (online users only).
+        allow_download: fetch a hub ``pyannote_pipeline`` missing from the local hub cache
+            (otherwise a ``ValueError`` at once).
     """
 
     backend: str = "embedding"
@@ -59,8 +61,11 @@ class DiarizeOptions:
     min_speaker_share: float = 0.05
     pyannote_pipeline: str | None = None
     pyannote_token: str | None = field(default=None, repr=False)
+    allow_download: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.allow_download, bool):
+            raise ValueError(f"DiarizeOptions.allow_download must be a bool, got {self.allow_download!r}")
         if self.backend not in DIARIZERS:
             raise ValueError(f"DiarizeOptions.backend must be one of {DIARIZERS}, got {self.backend!r}")
         if self.num_speakers is not None and self.num_speakers < 1:
@@ -318,6 +323,7 @@ def diarize(
             PyannoteOptions(
                 pipeline=opts.pyannote_pipeline,
                 token=opts.pyannote_token,
+                allow_download=opts.allow_download,
                 num_speakers=opts.num_speakers,
                 min_speakers=None if opts.num_speakers else opts.min_speakers,
                 max_speakers=None if opts.num_speakers else opts.max_speakers,

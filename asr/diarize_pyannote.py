@@ -9,8 +9,10 @@ The pipeline is either
 * a local directory holding ``config.yaml`` plus the weights it points to (the layout of
   ``pyannote/speaker-diarization-community-1``: ``$model/segmentation``, ``$model/embedding``,
   ``$model/plda`` subfolders are resolved inside that directory), or
-* a hub id such as ``pyannote/speaker-diarization-community-1`` with a ``token``: only tried
-  when the caller passes one explicitly, and only works online.
+* a hub id such as ``pyannote/speaker-diarization-community-1``: loaded from the local Hugging
+  Face cache when it is there; downloaded (with a ``token`` for a gated pipeline) only when the
+  caller allows it (``allow_download=True`` or ``HF_HUB_OFFLINE=0``), otherwise a
+  ``ValueError`` at once (see :func:`asr.models.resolve_hub_model`).
 
 Audio goes in as a mono float32 16 kHz numpy array and is handed to pyannote as an in-memory
 ``{"waveform", "sample_rate"}`` dict, so pyannote never decodes a file (no torchcodec/FFmpeg
@@ -66,9 +68,10 @@ class PyannoteOptions:
     """pyannote.audio diarization settings.
 
     Attributes:
-        pipeline: local pipeline directory (``config.yaml`` + weights), or a hub id (online only,
-            usually with ``token``).
+        pipeline: local pipeline directory (``config.yaml`` + weights), or a hub id (from the hub
+            cache; downloaded only with ``allow_download``, usually with ``token``).
         token: hub access token for a gated hub pipeline; unused for a local directory.
+        allow_download: fetch a hub ``pipeline`` that is not in the local hub cache.
         num_speakers: exact number of speakers, when known (then min/max are ignored by pyannote).
         min_speakers / max_speakers: bounds on the automatic speaker count.
         device: torch device to run on: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
@@ -80,8 +83,11 @@ class PyannoteOptions:
     min_speakers: int | None = None
     max_speakers: int | None = None
     device: str = "cpu"
+    allow_download: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.allow_download, bool):
+            raise ValueError(f"PyannoteOptions.allow_download must be a bool, got {self.allow_download!r}")
         if isinstance(self.pipeline, Path):
             object.__setattr__(self, "pipeline", str(self.pipeline))
         if not isinstance(self.pipeline, str) or not self.pipeline.strip():
@@ -131,13 +137,15 @@ def _import_pipeline_class() -> Any:
     return Pipeline
 
 
-def check_source(pipeline: str) -> None:
-    """Raise ``ValueError`` now if ``pipeline`` is neither a pipeline directory nor a hub id."""
-    _resolve_source(pipeline)
+def check_source(pipeline: str, allow_download: bool = False) -> None:
+    """Raise ``ValueError`` now if ``pipeline`` is neither a pipeline directory nor a hub id in
+    the hub cache (or a hub id at all, when ``allow_download``)."""
+    _resolve_source(pipeline, allow_download)
 
 
-def _resolve_source(pipeline: str) -> tuple[str, bool]:
-    """``(source, is_local)``: a checked local directory, or a hub id. ValueError otherwise."""
+def _resolve_source(pipeline: str, allow_download: bool = False) -> tuple[str, bool]:
+    """``(source, is_local)``: a checked local directory (a cached hub id gives its snapshot
+    directory), or a hub id to download when allowed. ValueError otherwise, without network."""
     path = Path(pipeline).expanduser()
     if path.is_dir():
         if not (path / "config.yaml").is_file():
@@ -150,7 +158,18 @@ def _resolve_source(pipeline: str) -> tuple[str, bool]:
             f"PyannoteOptions.pipeline: no such directory {pipeline!r} "
             "(expected a local pipeline directory with config.yaml, or a hub id 'owner/name')"
         )
-    return pipeline, False
+    from asr.models import DOWNLOAD_HINT, cached_hub_snapshot, downloads_allowed, hub_cache_dir
+
+    snap = cached_hub_snapshot(pipeline)
+    if snap is not None and (snap / "config.yaml").is_file():
+        return str(snap), True
+    if downloads_allowed(allow_download):
+        return pipeline, False
+    raise ValueError(
+        f"PyannoteOptions.pipeline: {pipeline!r} not found offline (no such local directory "
+        f"{str(path.resolve())!r}; hub pipeline {pipeline!r} is not in the Hugging Face cache "
+        f"{str(hub_cache_dir())!r}); check the name, or allow a download ({DOWNLOAD_HINT})"
+    )
 
 
 def load_pyannote(opts: PyannoteOptions) -> Any:
@@ -161,7 +180,7 @@ def load_pyannote(opts: PyannoteOptions) -> Any:
         ValueError: ``opts.pipeline`` is neither a pipeline directory nor a hub id.
         RuntimeError: pyannote.audio is missing, or the pipeline cannot be loaded.
     """
-    source, is_local = _resolve_source(opts.pipeline)
+    source, is_local = _resolve_source(opts.pipeline, opts.allow_download)
     return _load_pipeline(source, is_local, opts.token, opts.device)
 
 
@@ -251,7 +270,8 @@ def diarize_pyannote(
     samples = samples.astype(np.float32, copy=False)
     if samples.size and not np.all(np.isfinite(samples)):
         raise ValueError("audio contains NaN or infinite samples")
-    source, is_local = _resolve_source(opts.pipeline)  # before any heavy import: clear errors
+    # before any heavy import: clear errors
+    source, is_local = _resolve_source(opts.pipeline, opts.allow_download)
     if samples.size == 0:
         return []
     if pipeline is None:

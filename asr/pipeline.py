@@ -112,7 +112,11 @@ def load_front_end(opts: PipelineOptions | None = None, hook: Hook | None = None
         from asr.diarize_pyannote import PyannoteOptions, load_pyannote
 
         pyannote = load_pyannote(
-            PyannoteOptions(pipeline=opts.diarize.pyannote_pipeline, token=opts.diarize.pyannote_token)
+            PyannoteOptions(
+                pipeline=opts.diarize.pyannote_pipeline,
+                token=opts.diarize.pyannote_token,
+                allow_download=opts.diarize.allow_download,
+            )
         )
     backend = make_backend(opts.asr)
     call_hook(hook, "load", 1, n)
@@ -185,7 +189,7 @@ def _transcribe(source, opts: PipelineOptions, hook: Hook | None, models: FrontE
     if use_pyannote and models.pyannote is None:  # a wrong pipeline fails now, not after the ASR pass
         from asr.diarize_pyannote import check_source
 
-        check_source(opts.diarize.pyannote_pipeline)
+        check_source(opts.diarize.pyannote_pipeline, allow_download=opts.diarize.allow_download)
     backend = models.asr
     diarizer = (
         EmbeddingDiarizer(opts.diarize, encoder=models.encoder)

@@ -10,7 +10,7 @@ Backends:
 * ``faster-whisper`` (default): CTranslate2, int8 on CPU, on the bundled Whisper base
   weights or any CT2 directory / size name.
 * ``transformers``: ``WhisperForConditionalGeneration`` from any local directory or hub id
-  (hub ids only download when the user is online and asks for one).
+  (a hub id loads from the local hub cache; it is downloaded only with ``allow_download``).
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ class AsrOptions:
         seed: random seed of the temperature-fallback sampling (CTranslate2's global seed,
             set before each call), so the same audio gives the same transcript; ``None``
             leaves it alone.
+        allow_download: fetch a hub ``model`` that is not in the local Hugging Face cache
+            (off by default: such a model fails at once with a ``ValueError``; see
+            :func:`asr.models.resolve_hub_model`).
     """
 
     backend: str = "faster-whisper"
@@ -73,8 +76,11 @@ class AsrOptions:
     no_speech_threshold: float | None = 0.6
     batch_size: int = 0
     seed: int | None = 0
+    allow_download: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.allow_download, bool):
+            raise ValueError(f"AsrOptions.allow_download must be a bool, got {self.allow_download!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"AsrOptions.backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.beam_size < 1:
@@ -185,7 +191,7 @@ class FasterWhisperBackend:
         except ImportError as e:  # pragma: no cover
             raise RuntimeError("the faster-whisper backend needs: pip install faster-whisper") from e
         self.opts = opts
-        path = resolve_whisper(opts.model)
+        path = resolve_whisper(opts.model, opts.allow_download)  # ValueError at once when not found
         try:
             self.model = WhisperModel(
                 path,
@@ -297,6 +303,11 @@ class TransformersBackend:
             from asr.convert import cached_transformers_whisper
 
             src = str(cached_transformers_whisper())
+        else:
+            from asr.models import resolve_hub_model
+
+            # a local path, or a hub id from the cache; ValueError at once otherwise
+            src = resolve_hub_model(src, opts.allow_download, field="AsrOptions.model")
         try:
             proc = WhisperProcessor.from_pretrained(src)
             model = WhisperForConditionalGeneration.from_pretrained(src).to(opts.device).eval()

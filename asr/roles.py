@@ -17,10 +17,9 @@ Accuracy on the 61 simsamu reference transcripts is measured by
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
-from asr.transcript import Transcript
+from asr.transcript import Transcript, fold_accents
 
 REGULATOR = "regulateur"
 CALLER = "appelant"
@@ -61,9 +60,8 @@ FIRST_SPEAKER_BONUS = 3.0
 
 
 def _fold(text: str) -> str:
-    t = unicodedata.normalize("NFKD", text.lower())
-    t = "".join(c for c in t if not unicodedata.combining(c))
-    t = re.sub(r"[’'`-]", " ", t)
+    """Accent-folded lower-case text with apostrophes, hyphens and punctuation as spaces."""
+    t = re.sub(r"[’'`-]", " ", fold_accents(text))
     return re.sub(r"[^a-z0-9? ]+", " ", t)
 
 

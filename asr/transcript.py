@@ -20,11 +20,14 @@ Formats:
 
 from __future__ import annotations
 
+import functools
 import html
 import json
+import math
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,7 +50,10 @@ __all__ = [
     "write_txt",
     "read_txt",
     "atomic_write_text",
+    "json_safe",
+    "json_dumps_strict",
     "segments_from_words",
+    "fold_accents",
 ]
 
 FORMATS = ("json", "rttm", "srt", "vtt", "txt")
@@ -238,6 +244,38 @@ class Transcript:
 
 # --------------------------------------------------------------------------- helpers
 
+
+def fold_accents(text: str, keep_offsets: bool = False) -> str:
+    """Lower-case ``text`` and remove its accents: ``"Éloïse à l'Hôpital"`` -> ``"eloise a l'hopital"``.
+
+    The one accent-folding function of the project (rules, pseudonymisation, roles and summaries
+    all match on folded text). Punctuation is kept; callers that want it gone map it themselves.
+
+    Args:
+        text: any text.
+        keep_offsets: fold one character into exactly one character, so that offsets in the
+            folded text are offsets in ``text`` (a character without a one-character folding,
+            such as ``œ`` or ``ﬁ``, is only lower-cased; a lone combining mark stays as it is,
+            so normalise to NFC first). Otherwise the text is decomposed (NFKD), marks dropped
+            and the rest case-folded (``ﬁ`` -> ``fi``, ``ß`` -> ``ss``; lengths may change).
+    Returns:
+        the folded text.
+    """
+    if keep_offsets:
+        return "".join([_fold_char(c) for c in text])
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(c: str) -> str:
+    b = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x)).lower()
+    if len(b) == 1:
+        return b
+    low = c.lower()
+    return low if len(low) == 1 else c
+
+
 _UMASK = os.umask(0)  # read once at import (os.umask can only be read by setting it)
 os.umask(_UMASK)
 
@@ -255,6 +293,33 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def json_safe(obj):
+    """``obj`` ready for standard JSON: NaN and infinite floats become ``None`` (``null``), at any
+    depth of dicts, lists and tuples (tuples become lists); other values are returned as they are.
+
+    The project's files never hold ``NaN``/``Infinity`` (JavaScript, ``jq`` and strict parsers
+    refuse them); a metric with no data (the mean of an empty set) is written as ``null``.
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def json_dumps_strict(obj, **kwargs) -> str:
+    """``json.dumps(obj, **kwargs)`` that never writes ``NaN``/``Infinity``: non-finite floats
+    become ``null`` (:func:`json_safe`, also on what a ``default=`` hook returns), and
+    ``allow_nan=False`` catches anything left. Use it for every file and CLI output of JSON."""
+    default = kwargs.pop("default", None)
+    if default is not None:
+        kwargs["default"] = lambda o: json_safe(default(o))
+    kwargs.pop("allow_nan", None)
+    return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
 
 
 def _join_words(words: Iterable[str]) -> str:
@@ -341,7 +406,7 @@ def _from_rev(d: dict, source: str | None = None) -> Transcript:
 
 
 def write_json(t: Transcript, path: str | os.PathLike) -> None:
-    atomic_write_text(path, json.dumps(t.to_dict(), ensure_ascii=False, indent=1) + "\n")
+    atomic_write_text(path, json_dumps_strict(t.to_dict(), ensure_ascii=False, indent=1) + "\n")
 
 
 # --------------------------------------------------------------------------- RTTM

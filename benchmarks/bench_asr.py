@@ -43,6 +43,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from asr.transcript import json_dumps_strict  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data"
 SYNTH = ROOT / "benchmarks" / "audio" / "synth_simsamu"
 SYSTEMS = ("ours", "ours-batched", "openai-whisper", "transformers")
@@ -125,7 +128,9 @@ def _worker(system: str, manifest: Path, hyp_dir: Path, result: Path) -> None:
         write_json(tr, hyp_dir / f"{f['name']}.json")
         rows.append({"name": f["name"], "audio_s": f["duration"], "proc_s": dt})
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result.write_text(json.dumps({"system": system, "load_s": load_s, "files": rows, "peak_rss_mb": peak_mb}))
+    result.write_text(
+        json_dumps_strict({"system": system, "load_s": load_s, "files": rows, "peak_rss_mb": peak_mb})
+    )
 
 
 # --------------------------------------------------------------------------- driver
@@ -141,7 +146,7 @@ def _run_system(system: str, files: list[dict], hyp_dir: Path, log) -> dict:
     hyp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         man, res = Path(tmp) / "files.json", Path(tmp) / "result.json"
-        man.write_text(json.dumps(files))
+        man.write_text(json_dumps_strict(files))
         cmd = [
             sys.executable,
             __file__,
@@ -312,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         e["speed"]["median_file_ratio_vs_ours"] = round(statistics.median(ratios), 2)
 
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    a.out.write_text(json_dumps_strict(results, indent=1, ensure_ascii=False) + "\n")
     print(_table(results))
     print(f"\nwrote {a.out}")
     return 0

@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from asr._compat import ensure_torchaudio_importable  # noqa: E402
+from asr.transcript import json_dumps_strict  # noqa: E402
 
 ensure_torchaudio_importable()
 
@@ -291,7 +292,7 @@ def record(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
     with os.fdopen(fd, "w") as f:
-        json.dump(results, f, indent=1, default=float)
+        f.write(json_dumps_strict(results, indent=1, default=float))
     os.replace(tmp, path)
     return results
 

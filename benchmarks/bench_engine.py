@@ -10,7 +10,6 @@ The audio is rendered once by ``asr.synth`` into ``benchmarks/audio/synth_simsam
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -22,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from asr.transcript import json_dumps_strict  # noqa: E402
+
 SYNTH = ROOT / "benchmarks" / "audio" / "synth_simsamu"
 
 
@@ -110,7 +112,7 @@ def main(argv=None) -> int:
         print(
             f"{k:10} {r['seconds']:8.1f} {60 * len(calls) / r['seconds']:10.2f} {str(peak):>18} {r.get('same_outputs', '-')}"
         )
-    Path(a.out).write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
+    Path(a.out).write_text(json_dumps_strict(result, indent=1) + "\n")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

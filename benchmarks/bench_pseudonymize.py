@@ -37,6 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from asr.transcript import json_dumps_strict  # noqa: E402
+
 SIMSAMU = ROOT.parent / "shared" / "data" / "simsamu"
 NAMES = ROOT / "benchmarks" / "data" / "pseudo_names.json"
 OUT = ROOT / "benchmarks" / "results" / "pseudonymize.json"
@@ -296,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  segments of the calls changed by the planted turn: {pl['other_segments_changed']}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(
-        json.dumps(
+        json_dumps_strict(
             {
                 "calls": len(recs),
                 "ground_truth": str(NAMES.relative_to(ROOT)),

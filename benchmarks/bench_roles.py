@@ -12,7 +12,6 @@ Prints a table and writes ``benchmarks/results/roles.json``.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -21,6 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from asr.transcript import json_dumps_strict  # noqa: E402
+
 SIMSAMU = ROOT.parent / "shared" / "data" / "simsamu"
 
 
@@ -76,7 +78,7 @@ def main() -> int:
         )
     out = ROOT / "benchmarks" / "results" / "roles.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1) + "\n")
+    out.write_text(json_dumps_strict(rows, indent=1) + "\n")
     print(f"wrote {out}")
     return 0
 

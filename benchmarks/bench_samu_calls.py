@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from asr.transcript import json_dumps_strict  # noqa: E402
+
 ISSUE_FIELDS = (
     "patient.age",
     "patient.sex",
@@ -106,7 +108,7 @@ def main(argv=None) -> int:
                 c = r[name]
                 print(f"{name:26} {c['precision']:6.3f} {c['recall']:6.3f} {c['f1']:6.3f}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+    out.write_text(json_dumps_strict(results, ensure_ascii=False, indent=1) + "\n")
     print(f"\n-> {out}")
     return 0
 

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from apps.evaluate_summaries import DEFAULT_ROOT, build_systems, machine, report  # noqa: E402
+from asr.transcript import json_dumps_strict  # noqa: E402
 from summarize.core import DEFAULT_BUDGET, BudgetRule, SummaryOptions, summarize, with_full_names  # noqa: E402
 from summarize.evaluate import (  # noqa: E402
     common_names,
@@ -110,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(a.root)
     if a.tune:
         res = tune(root)
-        print(json.dumps({k: v for k, v in res.items() if k != "all_runs"}, indent=1))
+        print(json_dumps_strict({k: v for k, v in res.items() if k != "all_runs"}, indent=1))
         data = json.loads(Path(a.out).read_text()) if Path(a.out).is_file() else {}
         data["tuning"] = {"date": date.today().isoformat(), **res}
         from asr.transcript import atomic_write_text
 
-        atomic_write_text(a.out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+        atomic_write_text(a.out, json_dumps_strict(data, ensure_ascii=False, indent=1) + "\n")
         return 0
 
     items = load_items(root)
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     from asr.transcript import atomic_write_text
 
-    atomic_write_text(a.out, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    atomic_write_text(a.out, json_dumps_strict(data, ensure_ascii=False, indent=1) + "\n")
     print(f"wrote {a.out}")
     return 0
 

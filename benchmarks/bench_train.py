@@ -26,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from asr.transcript import json_dumps_strict  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "train.json"
 
 
@@ -226,7 +229,7 @@ def worker(name: str, args_json: str, result_path: str) -> int:
     t0 = time.perf_counter()
     res = WORKERS[name](a)
     res["wall_seconds"] = time.perf_counter() - t0
-    Path(result_path).write_text(json.dumps(res, default=str))
+    Path(result_path).write_text(json_dumps_strict(res, default=str))
     return 0
 
 
@@ -515,7 +518,7 @@ def main(argv=None) -> int:
         res["load_average_after"] = os.getloadavg()
         results[name] = res
         Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(opts.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+        Path(opts.out).write_text(json_dumps_strict(results, indent=2, default=str) + "\n")
         print(f"{name}: {res['phase_seconds']:.0f} s\n", flush=True)
     print(f"wrote {opts.out}")
     return 0

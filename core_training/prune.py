@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from asr._compat import ensure_torchaudio_importable
+from asr.progress import Hook
 
 ensure_torchaudio_importable()
 
@@ -47,7 +48,6 @@ __all__ = [
     "non_embedding_parameters",
 ]
 
-Hook = Callable[[str, int, int], None]
 METHODS = ("activation", "magnitude")
 
 

@@ -24,10 +24,11 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from asr._compat import ensure_torchaudio_importable
+from asr.progress import Hook
 
 ensure_torchaudio_importable()
 
@@ -53,7 +54,6 @@ __all__ = [
     "weighted_error",
 ]
 
-Hook = Callable[[str, int, int], None]
 METHODS = ("plain", "whitened")
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CONFIG_KEY = "llm4all_svd"

@@ -35,9 +35,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asr.progress import Hook
+from asr.transcript import json_dumps_strict
+
 log = logging.getLogger(__name__)
 
-Hook = Callable[[str, int, int], None]
 LossFn = Callable[[torch.nn.Module, dict], "tuple[torch.Tensor, dict]"]
 
 LATEST = "latest"
@@ -207,17 +209,50 @@ def trainable_parameters(
 
 
 def _rng_state() -> dict:
+    """The Python / NumPy / torch RNG states as tensors and plain types (``weights_only`` loadable)."""
+    version, mt, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
     return {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": {"version": version, "state": torch.tensor(mt, dtype=torch.int64), "gauss": gauss},
+        "numpy": {
+            "name": str(name),
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "torch": torch.get_rng_state(),
     }
 
 
 def _set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    py, npy = state["python"], state["numpy"]
+    random.setstate((py["version"], tuple(py["state"].tolist()), py["gauss"]))
+    keys = npy["keys"].numpy().astype(np.uint32)
+    np.random.set_state((npy["name"], keys, npy["pos"], npy["has_gauss"], npy["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
+
+
+_STATE_KEYS = ("step", "optimizer", "scheduler", "rng", "extra")
+
+
+def _read_state(path: Path) -> dict:
+    """``state.pt`` loaded with ``weights_only=True`` (tensors and plain types only: a pickle that
+    would run code is refused, never executed); ``ValueError`` naming the file otherwise."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as e:
+        raise ValueError(f"{path}: checkpoint state missing") from e
+    except Exception as e:  # UnpicklingError, RuntimeError (not a zip/pickle), EOFError...
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        raise ValueError(
+            f"{path}: not a training checkpoint that can be loaded safely (tensors and plain types "
+            f"only; {type(e).__name__}: {first}); delete this checkpoint or start the run again"
+        ) from e
+    if not isinstance(state, dict) or any(k not in state for k in _STATE_KEYS):
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path}: not a training checkpoint (expected keys {_STATE_KEYS}, got {got})")
+    return state
 
 
 def seed_everything(seed: int) -> None:
@@ -256,7 +291,8 @@ def save_checkpoint(
     """Write the training state after ``step`` optimizer steps; returns the checkpoint directory.
 
     Written atomically (temporary directory, rename, then the ``latest`` pointer), older step
-    checkpoints beyond ``keep`` are removed afterwards.
+    checkpoints beyond ``keep`` are removed afterwards. ``extra`` must hold plain types (numbers,
+    strings, lists, dicts) or tensors: checkpoints are read back with ``weights_only=True``.
     """
     from safetensors.torch import save_file
 
@@ -300,7 +336,14 @@ def load_checkpoint(
 ) -> dict:
     """Restore a checkpoint written by :func:`save_checkpoint` into ``model`` (its trainable
     parameters), ``optimizer`` and ``scheduler``, and the RNG states. Returns the state dict
-    (``step``, ``extra``)."""
+    (``step``, ``extra``).
+
+    ``state.pt`` is read with ``torch.load(weights_only=True)``: a checkpoint never runs code.
+
+    Raises:
+        ValueError: naming the file, when it is not a checkpoint of this loop (or holds objects
+            other than tensors and plain types).
+    """
     from safetensors.torch import load_file
 
     ckpt = Path(ckpt)
@@ -316,7 +359,7 @@ def load_checkpoint(
     with torch.no_grad():
         for n, p in params.items():
             p.copy_(saved[n])
-    state = torch.load(ckpt / STATE_FILE, weights_only=False)
+    state = _read_state(ckpt / STATE_FILE)
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None:
@@ -350,12 +393,12 @@ def truncate_metrics(path: str | os.PathLike, last_step: int) -> None:
     if not p.exists():
         return
     keep = [r for r in read_metrics(p) if r.get("step", -1) <= last_step]
-    _write_atomic(p, "".join(json.dumps(r) + "\n" for r in keep))
+    _write_atomic(p, "".join(json_dumps_strict(r) + "\n" for r in keep))
 
 
 def append_metrics(path: str | os.PathLike, record: dict) -> None:
     with open(path, "a") as fh:
-        fh.write(json.dumps(record) + "\n")
+        fh.write(json_dumps_strict(record) + "\n")  # a diverged (NaN) loss is written as null
         fh.flush()
 
 

@@ -319,7 +319,9 @@ def _rebuild_tokenizer(tokenizer, tj: dict, old_to_new: dict[int, int]):
 
     with tempfile.TemporaryDirectory(prefix="trim-vocab-") as d:
         tokenizer.save_pretrained(d)
-        (Path(d) / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False), encoding="utf-8")
+        (Path(d) / "tokenizer.json").write_text(
+            json.dumps(tj, ensure_ascii=False, allow_nan=False), encoding="utf-8"
+        )
         cfg_path = Path(d) / "tokenizer_config.json"
         if cfg_path.exists():
             cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
@@ -328,7 +330,9 @@ def _rebuild_tokenizer(tokenizer, tj: dict, old_to_new: dict[int, int]):
                 cfg["added_tokens_decoder"] = {
                     str(old_to_new[int(k)]): v for k, v in atd.items() if int(k) in old_to_new
                 }
-            cfg_path.write_text(json.dumps(cfg, ensure_ascii=False, indent=2), encoding="utf-8")
+            cfg_path.write_text(
+                json.dumps(cfg, ensure_ascii=False, indent=2, allow_nan=False), encoding="utf-8"
+            )
         for stale in ("vocab.json", "merges.txt", "tokenizer.model", "spiece.model", "vocab.txt"):
             (Path(d) / stale).unlink(missing_ok=True)
         new = AutoTokenizer.from_pretrained(d)

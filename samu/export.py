@@ -28,6 +28,7 @@ import json
 import os
 from pathlib import Path
 
+from asr.transcript import json_dumps_strict
 from samu.schema import CallForm, age_parts, code_labels, hubsante_dir
 
 DEFAULT_ORG = "fr.health.samu000"  # {pays}.{domaine}.{organisation}, a placeholder SAMU
@@ -191,7 +192,7 @@ def validate_rs_eda(msg: dict, hubsante: str | os.PathLike | None = None) -> lis
 def write_form(form: CallForm, path: str | os.PathLike) -> None:
     from asr.transcript import atomic_write_text
 
-    atomic_write_text(Path(path), json.dumps(form.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(Path(path), json_dumps_strict(form.to_dict(), ensure_ascii=False, indent=2) + "\n")
 
 
 def read_form(path: str | os.PathLike) -> CallForm:

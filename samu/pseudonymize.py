@@ -36,14 +36,20 @@ import json
 import logging
 import os
 import re
+import stat
 import tempfile
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from asr.transcript import Transcript, Word
+from asr.transcript import Transcript, Word, fold_accents
+
+try:  # POSIX advisory locks for a key file shared by concurrent runs
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
 
 __all__ = [
     "KINDS",
@@ -51,8 +57,11 @@ __all__ = [
     "Entity",
     "PseudoOptions",
     "PseudoKey",
+    "LockedKey",
     "find_entities",
+    "locked_key",
     "pseudonymize",
+    "pseudonymize_with_key_file",
     "pseudonymize_text",
     "reidentify",
     "reidentify_text",
@@ -72,8 +81,7 @@ _PRIORITY = {"NIR": 0, "DATE_NAISSANCE": 1, "TEL": 2, "ADRESSE": 3, "NOM": 4}
 @lru_cache(maxsize=1 << 16)
 def _fold(s: str) -> str:
     """Lower-case without accents (``Éloïse`` -> ``eloise``); same length is not guaranteed."""
-    s = unicodedata.normalize("NFKD", s.casefold())
-    return "".join(c for c in s if not unicodedata.combining(c)).replace("’", "'")
+    return fold_accents(s).replace("’", "'")
 
 
 def _words(s: str) -> frozenset[str]:
@@ -267,6 +275,10 @@ class PseudoKey:
     leave the one passed in unchanged. ``to_json``/``from_json`` (and ``save``/``load``) use
     ``{"format": "llm4all-pseudo-key", "version": 1, "entries": {"[NOM_1]": "...", ...}}``; a bare
     ``{"[NOM_1]": "..."}`` mapping is read too.
+
+    A key file shared by runs that may overlap (two batches, ``samu-form --pseudonymize-key``)
+    must be used through :func:`locked_key` or :func:`pseudonymize_with_key_file`, which reload
+    it under a file lock for each transcript; ``save`` alone does not lock.
     """
 
     def __init__(self, entries: Mapping[str, str] | None = None) -> None:
@@ -339,6 +351,7 @@ class PseudoKey:
                 {"format": KEY_FORMAT, "version": KEY_VERSION, "entries": self._entries},
                 ensure_ascii=False,
                 indent=1,
+                allow_nan=False,
             )
             + "\n"
         )
@@ -363,21 +376,32 @@ class PseudoKey:
         return cls(d)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write atomically, readable by the owner only (0600)."""
+        """Write atomically (temp file + rename), readable by the owner only (0600).
+
+        Not locked: for a key file other runs may use at the same time, see :func:`locked_key`.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(self.to_json())
-            os.replace(tmp, path)  # mkstemp files are 0600 already
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o600)  # mkstemp files are 0600 already; say it
+            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PseudoKey:
-        """Read a key file; ``ValueError`` naming the file when it is unreadable or malformed."""
+        """Read a key file; ``ValueError`` naming the file when it is unreadable or malformed.
+
+        A key readable by group or others is made private (0600) with a warning; ``ValueError``
+        when that is not possible (file of another user).
+        """
+        _make_private(Path(path))
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
@@ -386,6 +410,114 @@ class PseudoKey:
             return cls.from_json(text)
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from e
+
+
+def _make_private(path: Path) -> None:
+    """Tighten an existing key file readable by group/others to 0600 (warning), or refuse it."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # missing or unreadable: the read that follows says so
+    if not mode & 0o077 or not path.is_file():
+        return
+    try:
+        os.chmod(path, 0o600)
+    except OSError as e:
+        raise ValueError(
+            f"{path}: the pseudonymisation key is open to group/others (mode {mode:04o}) and cannot be "
+            f"made private ({e}); run `chmod 600 {path}` as its owner"
+        ) from e
+    log.warning("%s: pseudonymisation key was open to group/others (mode %04o); now 0600", path, mode)
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+@dataclass
+class LockedKey:
+    """The key of a key file, held under its lock (see :func:`locked_key`).
+
+    Attributes:
+        path: the key file.
+        key: the key as read under the lock; set it to the extended key to have it saved.
+    """
+
+    path: Path
+    key: PseudoKey
+
+
+@contextmanager
+def locked_key(path: str | os.PathLike) -> Iterator[LockedKey]:
+    """Use a key file that other processes may read and extend at the same time.
+
+    Takes an exclusive lock (``fcntl.flock`` on the sidecar ``<key>.lock``, created 0600 and left in
+    place), reads the freshest key from ``path`` (empty when the file does not exist yet) and
+    yields it in a :class:`LockedKey`; the caller sets ``.key`` to the extended key. On a normal
+    exit the key is written atomically (0600) when it changed or the file did not exist, then the
+    lock is released; after an exception nothing is written. Hold it for one transcript at a time::
+
+        with locked_key("secret/key.json") as held:
+            pseudo, held.key = pseudonymize(transcript, held.key)
+
+    Raises:
+        ValueError: the key file is malformed, not a file, open to others and cannot be made
+            private, or ``.key`` was set to a key that drops or changes entries of the file.
+        RuntimeError: file locking is not available (not a POSIX system) or the lock file cannot
+            be opened.
+    """
+    path = Path(path)
+    if fcntl is None:  # pragma: no cover - not POSIX
+        raise RuntimeError("sharing a pseudonymisation key file needs POSIX file locks (fcntl)")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path}: the pseudonymisation key is not a file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock_path(path)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise RuntimeError(f"cannot open the lock file {lock} of the pseudonymisation key ({e})") from e
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        existed = path.exists()
+        fresh = PseudoKey.load(path) if existed else PseudoKey()
+        held = LockedKey(path, fresh)
+        yield held
+        new = held.key
+        if not isinstance(new, PseudoKey):
+            raise ValueError(f"{path}: LockedKey.key must be a PseudoKey, got {type(new).__name__}")
+        lost = [ph for ph, orig in fresh._entries.items() if new.get(ph) != orig]
+        if lost:
+            raise ValueError(
+                f"{path}: the key to save drops or changes {len(lost)} entry(ies) of the key file "
+                f"(e.g. {lost[0]}); extend the key read under the lock"
+            )
+        if new != fresh or not existed:
+            new.save(path)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def pseudonymize_with_key_file(
+    transcript: Transcript, key_path: str | os.PathLike, options: PseudoOptions = PseudoOptions()
+) -> tuple[Transcript, PseudoKey]:
+    """:func:`pseudonymize` with a key file shared by concurrent runs (see :func:`locked_key`).
+
+    The key is read under the lock, extended with this transcript's entities and saved before the
+    lock is released, so two runs never give one placeholder to two people nor lose an entry.
+    Write the pseudonymised output after this returns: the key is on disk first.
+
+    Args:
+        transcript: the transcript to pseudonymise.
+        key_path: the key file; created (0600) when missing.
+        options: what to look for.
+
+    Returns:
+        (pseudonymised transcript, the key as saved).
+    """
+    with locked_key(key_path) as held:
+        out, held.key = pseudonymize(transcript, held.key, options)
+    return out, held.key
 
 
 # --------------------------------------------------------------------------- numbers

@@ -34,9 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from asr.progress import Hook
+from asr.transcript import json_dumps_strict
+
 log = logging.getLogger(__name__)
 
-Hook = Callable[[str, int, int], None]
 
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "summary.json"
@@ -483,7 +485,7 @@ class Run:
 
     def finish(self, summary: dict) -> dict:
         """Write ``summary.json`` (marks the run finished); returns the summary as read back."""
-        text = json.dumps(
+        text = json_dumps_strict(
             {"recipe": self.recipe, "out": str(self.out), **summary}, indent=2, ensure_ascii=False
         )
         write_atomic(self.out / SUMMARY_FILE, text + "\n")
@@ -733,7 +735,9 @@ def unpack_transform(result, model):
 
 
 def jsonable(info: dict) -> dict:
-    return json.loads(json.dumps(info, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+    return json.loads(
+        json_dumps_strict(info, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    )
 
 
 def run_one_shot(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from asr.transcript import json_dumps_strict
 from core_training.recipes.config import Hook, check_model, field_error, load_model, write_atomic
 
 log = logging.getLogger(__name__)
@@ -62,5 +62,7 @@ def main(cfg: PerplexityConfig, hook: Hook | None = None) -> dict:
     r = perplexity(model, tok, texts, block_size=cfg.block_size, max_tokens=cfg.max_tokens or None, hook=hook)
     result = {"model": cfg.model, "text": cfg.text, **r}
     if cfg.out:
-        write_atomic(Path(cfg.out).expanduser(), json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        write_atomic(
+            Path(cfg.out).expanduser(), json_dumps_strict(result, indent=2, ensure_ascii=False) + "\n"
+        )
     return result

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from apps.cli import main
 from asr.transcript import Segment, Transcript, Word, read_transcript, write_transcript
 from samu.pseudonymize import PseudoKey
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _transcript(*texts: str) -> Transcript:
@@ -44,7 +51,9 @@ def test_batch_outputs_key_and_bad_file(tmp_path, capsys):
     assert rc == 1
     assert "3 traité(s), 0 ignoré(s) (déjà faits), 2 en échec" in err
     assert "broken.json" in err and "missing.json" in err and "introuvable" in err
-    assert sorted(p.name for p in out.iterdir()) == ["a.pseudo.json", "b.pseudo.json", "c.pseudo.json"]
+    bookkeeping = ("manifest.json", "index.csv", "index.jsonl")
+    names = sorted(p.name for p in out.iterdir() if p.name not in bookkeeping)
+    assert names == ["a.pseudo.json", "b.pseudo.json", "c.pseudo.json"]
     a = read_transcript(out / "a.pseudo.json")
     b = read_transcript(out / "b.pseudo.json")
     c = read_transcript(out / "c.pseudo.json")
@@ -151,3 +160,39 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
     f.write_text("")
     assert main(["pseudonymize", str(d), "--out", str(f), "--key", str(tmp_path / "k.json")]) == 2
     assert "pas un dossier" in capsys.readouterr().err
+
+
+def test_two_concurrent_runs_share_one_key(tmp_path, simsamu_dir, capsys):
+    """Two `llm4all pseudonymize` at once on one key: no entry lost, no placeholder for two people."""
+    files = sorted(simsamu_dir.glob("*/*.json"))
+    if len(files) < 4:
+        pytest.skip(f"need simsamu transcripts under {simsamu_dir}/*/*.json")
+    halves = (files[0::2], files[1::2])
+    key, out, back = tmp_path / "secret" / "key.json", tmp_path / "out", tmp_path / "back"
+    cmd = [sys.executable, "-m", "apps.cli", "pseudonymize", "--key", str(key), "--out", str(out), "-q"]
+    procs = [
+        subprocess.Popen([*cmd, *map(str, half)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        for half in halves
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    rc = main(["pseudonymize", str(out), "--out", str(back), "--key", str(key), "--restore", "-q"])
+    assert rc == 0, capsys.readouterr().err  # e.g. "[NOM_31] is not in the key": an entry was lost
+    wrong = []
+    for f in files:
+        orig = read_transcript(f)
+        restored = read_transcript(back / f"{f.stem}.restored.json")
+        if [s.text for s in restored.segments] != [s.text for s in orig.segments]:
+            wrong.append(f.stem)
+    assert not wrong, f"restored text differs from the original in {len(wrong)} call(s): {wrong[:5]}"
+    assert key.stat().st_mode & 0o077 == 0
+
+
+def test_run_where_every_input_is_missing_writes_no_key(tmp_path, capsys):
+    key = tmp_path / "key.json"
+    rc = main(
+        ["pseudonymize", str(tmp_path / "nope.json"), "--out", str(tmp_path / "out"), "--key", str(key)]
+    )
+    assert rc == 1 and "introuvable" in capsys.readouterr().err
+    assert not key.exists()

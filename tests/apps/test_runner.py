@@ -208,3 +208,12 @@ def test_process_writes_every_artifact_and_the_index(tmp_path, capsys):
         json.loads(p.read_text(), parse_constant=no_nan)
     t = read_transcript(out / f"{recs[0].name}/{recs[0].name}.json")
     assert t.segments
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_input(tmp_path, capsys):
+    _write_call(tmp_path / "call.json", "mon père")
+    out = tmp_path / "sorties"
+    assert cli(["-q", "process", str(tmp_path), "--out", str(out)]) == 0
+    assert "1 traité(s)" in capsys.readouterr().err
+    assert cli(["-q", "process", str(tmp_path), "--out", str(out)]) == 0
+    assert "0 traité(s), 1 ignoré(s)" in capsys.readouterr().err  # call.json of sorties/ is not a new call

@@ -110,7 +110,7 @@ def test_clip_chunks_for_batched_decoding():
 
 
 def test_missing_model_dir_is_a_clear_error(tmp_path):
-    with pytest.raises(RuntimeError, match="cannot load"):
+    with pytest.raises(ValueError, match=r"AsrOptions\.model: .*nope.* not found"):
         make_backend(AsrOptions(backend="transformers", model=str(tmp_path / "nope")))
     with pytest.raises(RuntimeError, match="cannot load"):
         make_backend(AsrOptions(model=str(tmp_path)))  # an empty directory is no CT2 model

@@ -49,4 +49,5 @@ def test_damaged_cache_is_rebuilt(cache):
 def test_resolve_whisper(cache, tmp_path):
     assert models.resolve_whisper(None) == str(models.bundled_whisper_dir())
     assert models.resolve_whisper(str(tmp_path)) == str(tmp_path)
-    assert models.resolve_whisper("openai/whisper-small") == "openai/whisper-small"  # hub id: caller's choice
+    # a hub id not in the hub cache: only with downloads allowed (else a ValueError at once)
+    assert models.resolve_whisper("openai/whisper-small", allow_download=True) == "openai/whisper-small"

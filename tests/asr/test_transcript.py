@@ -196,3 +196,40 @@ def test_relabel_keeps_speakers_heard_only_in_turns():
     assert t.speakers == ("S0",)
     t = Transcript(t.segments, turns=t.turns, speakers=("S0", "S1"))
     assert t.relabel({"S1": "appelant"}).speakers == ("S0", "appelant")
+
+
+def _strict_loads(text: str):
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name} written")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_never_holds_nan_or_infinity(tmp_path):
+    from asr.transcript import json_dumps_strict
+
+    metrics = {"wer": float("nan"), "der": float("inf"), "n": 0, "per_file": [(1.5, float("-inf"))]}
+    assert _strict_loads(json_dumps_strict(metrics)) == {
+        "wer": None,
+        "der": None,
+        "n": 0,
+        "per_file": [[1.5, None]],
+    }
+    # a word probability that came out NaN: the transcript file stays standard JSON
+    t = Transcript((Segment(0.0, 1.0, "A", "oui", (Word("oui", 0.0, 1.0, float("nan")),)),))
+    write_transcript(t, tmp_path / "t.json", "json")
+    d = _strict_loads((tmp_path / "t.json").read_text())
+    assert d["segments"][0]["words"][0].get("prob") is None
+    assert read_transcript(tmp_path / "t.json").segments[0].words[0].prob is None
+
+
+def test_fold_accents_is_the_one_folding_and_can_keep_offsets():
+    from asr.transcript import fold_accents
+
+    assert fold_accents("Éloïse à l'Hôpital, ÇA VA ?") == "eloise a l'hopital, ca va ?"
+    assert fold_accents("ﬁn de Straße") == "fin de strasse"  # compatibility forms decomposed
+    text = "Ma sœur Éloïse a 23 ans ﬁn."
+    folded = fold_accents(text, keep_offsets=True)
+    assert len(folded) == len(text) and folded == "ma sœur eloise a 23 ans ﬁn."
+    start = folded.index("eloise")
+    assert text[start : start + len("eloise")] == "Éloïse"  # offsets in the folded text hold in the original

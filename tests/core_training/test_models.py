@@ -48,3 +48,40 @@ def test_cached_checkpoint_matches_direct_gguf_load(name):
     ).eval()
     ids = tok("Bonjour, je vous appelle pour mon père qui est tombé.", return_tensors="pt")["input_ids"]
     torch.testing.assert_close(logits(cached, ids), logits(direct, ids), rtol=0, atol=0)
+
+
+def test_typo_hub_id_fails_at_once_naming_what_and_where(tmp_path, monkeypatch):
+    import time
+
+    from huggingface_hub import constants
+
+    from core_training.generate import LocalLLM
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for load in (load_causal_lm, LocalLLM):
+        t0 = time.perf_counter()
+        with pytest.raises(ValueError) as err:
+            load("HuggingFaceTB/SmolLM2-135M-Instruc")
+        assert time.perf_counter() - t0 < 5
+        msg = str(err.value)
+        assert "HuggingFaceTB/SmolLM2-135M-Instruc" in msg and str(tmp_path / "hub") in msg
+        assert "allow_download" in msg and "smollm2" in msg  # the bundled names it also tried
+    assert resolve_model("acme/tiny-lm", allow_download=True) == "acme/tiny-lm"
+
+
+def test_hub_id_in_the_cache_loads_offline(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    repo = tmp_path / "models--acme--tiny-lm"
+    snap = repo / "snapshots" / "abc"
+    tok = tiny_tokenizer()
+    model = tiny_model("llama", vocab_size=len(tok))
+    model.save_pretrained(snap)
+    tok.save_pretrained(snap)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc")
+    loaded, _ = load_causal_lm("acme/tiny-lm")
+    ids = random_ids(model)
+    torch.testing.assert_close(logits(loaded, ids), logits(model, ids), rtol=0, atol=1e-5)

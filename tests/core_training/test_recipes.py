@@ -117,6 +117,37 @@ def test_example_configs_mirror_the_dataclasses():
         assert isinstance(load_config(cls, path, overrides), cls)
 
 
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_shipped_configs_equal_the_dataclass_defaults(name):
+    """``llm4all <recipe>`` without ``--config`` runs what the shipped YAML (and the README) says:
+    every field with a default has that value in the YAML, field for field."""
+    import dataclasses
+
+    from core_training.recipes.config import _field_types, coerce
+
+    cls, _ = get_recipe(name)
+    data = yaml.safe_load((CONFIGS / f"{name.replace('-', '_')}.yaml").read_text())
+    types_ = _field_types(cls)
+    drift = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            continue  # required (out, student, text...): the YAML shows an example value
+        in_yaml = coerce(f.name, types_[f.name], data[f.name])
+        if in_yaml != default:
+            drift[f.name] = (in_yaml, default)
+    assert not drift, f"{name}: YAML value != dataclass default: {drift}"
+
+
+def test_distill_defaults_are_the_measured_setting():
+    # README / distill.yaml: KL at T = 1 plus next-token CE, lr 3e-5, 100 steps
+    cfg = _cfg("distill", out="runs/kd", student="smollm2")
+    assert (cfg.temperature, cfg.alpha_kd, cfg.alpha_ce, cfg.lr, cfg.steps) == (1.0, 1.0, 1.0, 3e-5, 100)
+
+
 def test_continue_pretrain_with_replay_resumes_on_the_same_trajectory(env, tmp_path):
     values = _common(env, tmp_path / "full", model=env["model"], replay_data=env["replay"], replay_ratio=0.5)
     cfg = _cfg("continue-pretrain", **values)

@@ -98,3 +98,48 @@ def test_frozen_parameters_stay_put_and_nothing_to_train_is_an_error(tmp_path):
         p.requires_grad_(False)
     with pytest.raises(ValueError, match="nothing to train"):
         train_loop(model, BlockBatches(_blocks(4), 2), TrainOptions(steps=1), tmp_path / "b")
+
+
+class _Planted:
+    """A pickle that runs code when unpickled (writes a marker file)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('pwned')",))
+
+
+def test_resume_never_runs_code_from_a_planted_checkpoint(tmp_path):
+    _run(tmp_path / "run", 4)  # checkpoints at steps 2 and 4
+    ckpt = latest_checkpoint(tmp_path / "run" / "checkpoints")
+    marker = tmp_path / "marker"
+    torch.save({"step": 4, "payload": _Planted(marker)}, ckpt / "state.pt")
+    with pytest.raises(ValueError) as err:
+        _run(tmp_path / "run", 6)  # resume from the planted step-0000004
+    assert not marker.exists(), "unpickling the checkpoint ran code"
+    msg = str(err.value)
+    assert str(ckpt / "state.pt") in msg and "\n" not in msg
+    # a file that is not a checkpoint at all: the same kind of one-line error
+    (ckpt / "state.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="state.pt") as err:
+        _run(tmp_path / "run", 6)
+    assert "\n" not in str(err.value)
+
+
+def test_metrics_lines_are_standard_json_even_when_the_loss_diverges(tmp_path):
+    import json
+
+    from core_training.train import append_metrics, truncate_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    append_metrics(path, {"step": 1, "loss": 2.5})
+    append_metrics(path, {"step": 2, "loss": float("nan"), "grad_norm": float("inf")})
+    truncate_metrics(path, 2)
+
+    def refuse(name):
+        raise AssertionError(f"{name} in metrics.jsonl")
+
+    lines = [json.loads(x, parse_constant=refuse) for x in path.read_text().splitlines()]
+    assert lines[1] == {"step": 2, "loss": None, "grad_norm": None}
+    assert [r["step"] for r in read_metrics(path)] == [1, 2]

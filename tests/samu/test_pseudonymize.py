@@ -359,3 +359,43 @@ def test_simsamu_doctor_name_is_gone():
     assert "docteur [NOM_1]" in seg.text and "SAMU" in seg.text
     assert name.lower() not in (p.text + " ".join(w.text for w in p.words)).lower()
     assert _texts(reidentify(p, key)) == _texts(t)
+
+
+def test_loose_key_file_is_made_private_or_refused(tmp_path, caplog, monkeypatch):
+    path = tmp_path / "key.json"
+    path.write_text('{"[NOM_1]": "Martin"}')
+    path.chmod(0o644)
+    with caplog.at_level("WARNING", logger="samu.pseudonymize"):
+        assert PseudoKey.load(path).get("[NOM_1]") == "Martin"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "0644" in caplog.text and "0600" in caplog.text and "Martin" not in caplog.text
+    # a key that cannot be tightened (another user's file) is refused, naming it
+    path.chmod(0o640)
+
+    def denied(*a, **k):
+        raise PermissionError("Operation not permitted")
+
+    monkeypatch.setattr("samu.pseudonymize.os.chmod", denied)
+    with pytest.raises(ValueError, match=r"key\.json.*0640.*chmod 600"):
+        PseudoKey.load(path)
+
+
+def test_locked_key_reloads_extends_and_saves(tmp_path):
+    from samu.pseudonymize import locked_key, pseudonymize_with_key_file
+
+    path = tmp_path / "k" / "key.json"
+    p1, k1 = pseudonymize_with_key_file(CALL, path)
+    assert PseudoKey.load(path) == k1 and path.stat().st_mode & 0o077 == 0
+    assert (tmp_path / "k" / "key.json.lock").exists()
+    # another run extended the file meanwhile: the next transcript sees its entries
+    PseudoKey({**k1.entries, "[NOM_9]": "Zébulon"}).save(path)
+    p2, k2 = pseudonymize_with_key_file(Transcript((Segment(0, 1, "a", "docteur Zébulon"),)), path)
+    assert p2.segments[0].text == "docteur [NOM_9]" and k2.get("[NOM_9]") == "Zébulon"
+    assert reidentify(p1, PseudoKey.load(path)) == reidentify(p1, k1)
+    # nothing is written after an error, and a key that drops entries of the file is refused
+    with pytest.raises(RuntimeError, match="boom"), locked_key(path) as held:
+        held.key = PseudoKey()
+        raise RuntimeError("boom")
+    with pytest.raises(ValueError, match="drops or changes"), locked_key(path) as held:
+        held.key = PseudoKey({"[NOM_1]": "Autre"})
+    assert PseudoKey.load(path) == k2
