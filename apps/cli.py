@@ -59,6 +59,7 @@ PASSTHROUGH = [
     ("lora", "apps.recipes", "recette : LoRA (PEFT) et fusion"),
     ("perplexity", "apps.recipes", "perplexité d'un modèle sur un fichier texte"),
     ("report", "apps.report", "rapport d'évaluation HTML (figures) à partir de benchmarks/results/*.json"),
+    ("demo", "apps.demo", "application web (Gradio) pour la régulation et les réunions"),
 ]
 RECIPE_MODULE = "apps.recipes"
 
