@@ -1,13 +1,18 @@
 """SAMU call forms: Hub Santé-aligned fields, each backed by evidence in the transcript.
 
-``extract_form(transcript, extractor="rules" | "llm", llm=None)`` is the entry point; the rule
-extractor (:mod:`samu.rules`) needs no model, the LLM extractor (:mod:`samu.llm`) takes any
-callable ``generate(prompt, **kw) -> str`` or a :class:`core_training.generate.LocalLLM`.
+``extract_form(transcript, extractor="rules" | "llm" | "model" | "hybrid", llm=None)`` is the
+entry point; the rule extractor (:mod:`samu.rules`) needs no model, the LLM extractor
+(:mod:`samu.llm`) takes any callable ``generate(prompt, **kw) -> str`` or a
+:class:`core_training.generate.LocalLLM`; ``model`` and ``hybrid`` (:mod:`samu.model`) take a
+:class:`samu.model.SamuModel` (``load_samu_model()``): the fine-tuned model scores the
+classification fields, and in ``hybrid`` the rules fill the rest and an evidence check keeps
+only the model values the transcript supports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from asr.transcript import Transcript
 from samu.schema import CallForm
@@ -20,14 +25,18 @@ def extract_form(
     extractor: str = "rules",
     llm: Callable[..., str] | None = None,
     hook: Callable[[str, int, int], None] | None = None,
+    call_date: date | None = None,
 ) -> CallForm:
-    """Fill a SAMU call form from ``transcript`` with the chosen extractor."""
+    """Fill a SAMU call form from ``transcript`` with the chosen extractor.
+
+    ``call_date`` is the day of the call, used to turn a stated birth year into an age (the rule
+    extractor; today when None)."""
     if extractor not in EXTRACTORS:
         raise ValueError(f"extractor must be one of {', '.join(EXTRACTORS)}, got {extractor!r}")
     if extractor == "rules":
         from samu.rules import extract_rules
 
-        return extract_rules(transcript, hook=hook)
+        return extract_rules(transcript, hook=hook, call_date=call_date)
     if llm is None:
         raise ValueError("the llm extractor needs an llm (a callable or core_training.generate.LocalLLM)")
     from samu.llm import extract_llm
