@@ -37,7 +37,7 @@ ISSUE_FIELDS = (
 
 
 def _calls(split: str):
-    """``[(name, transcript, gold)]`` of a split: ``train``/``dev``/``blind`` of samu/calls, or
+    """``[(name, transcript, gold, call date or None)]`` of a split: ``train``/``dev``/``blind`` of samu/calls, or
     ``simsamu-<dev|test|test2>``."""
     if split.startswith("simsamu-"):
         from asr.transcript import read_transcript
@@ -47,10 +47,10 @@ def _calls(split: str):
         names = json.loads((ROOT / "samu" / "gold_splits.json").read_text())[part]
         gold = load_gold_dir()
         sim = ROOT.parent / "shared" / "data" / "simsamu"
-        return [(n, read_transcript(sim / n / f"{n}.json"), gold[n]) for n in names]
+        return [(n, read_transcript(sim / n / f"{n}.json"), gold[n], None) for n in names]
     from samu.corpus import load_split
 
-    return [(c.call, c.transcript, c.gold) for c in load_split(split).values()]
+    return [(c.call, c.transcript, c.gold, c.call_date) for c in load_split(split).values()]
 
 
 def evaluate(extractor: str, split: str, llm=None) -> dict:
@@ -60,9 +60,9 @@ def evaluate(extractor: str, split: str, llm=None) -> dict:
     report = Report()
     cat = Counts()
     times = []
-    for name, t, gold in _calls(split):
+    for name, t, gold, call_date in _calls(split):
         t0 = time.perf_counter()
-        form = extract_form(t, extractor, llm=llm)
+        form = extract_form(t, extractor, llm=llm, call_date=call_date)
         times.append(time.perf_counter() - t0)
         score_call(form, gold, call=name, report=report)
         g, p = gold["fields"].get("qualification.motif"), form.value("qualification.motif")
