@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from asr.transcript import Segment, Transcript, Word
-from samu.gold import GOLD_FIELDS, _check_value, _codes_by_field
+from samu.gold import GOLD_FIELDS, _codes_by_field, check_fields
 
 CALLS_DIR = Path(__file__).resolve().parent / "calls"
 SPLITS = ("train", "dev", "blind")
@@ -100,18 +100,8 @@ def check_call(data: Any, stem: str | None = None, codes: dict | None = None) ->
             problems.append(f"turn {i} must be [speaker in {SPEAKERS}, text], got {t!r}")
         elif not t[1].strip():
             problems.append(f"turn {i} is empty")
-    fields = data.get("fields")
-    if not isinstance(fields, dict):
-        problems.append("'fields' must be an object")
-        fields = {}
-    else:
-        if missing := [f for f in GOLD_FIELDS if f not in fields]:
-            problems.append(f"missing fields {missing}")
-        if unknown := sorted(set(fields) - set(GOLD_FIELDS)):
-            problems.append(f"unknown fields {unknown}")
-        for f, v in fields.items():
-            if f in GOLD_FIELDS:
-                problems += _check_value(f, v, codes)
+    fields, field_problems = check_fields(data.get("fields"), codes)
+    problems += field_problems
     evidence = data.get("evidence")
     if not isinstance(evidence, dict):
         problems.append("'evidence' must be an object")

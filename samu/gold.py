@@ -108,18 +108,8 @@ def _check_form(data: Any, stem: str | None, codes: dict[str, set[str]] | None) 
     if "notes" in data and not isinstance(data["notes"], str):
         problems.append("'notes' must be a string")
 
-    fields = data.get("fields")
-    if not isinstance(fields, dict):
-        problems.append("'fields' must be an object")
-        fields = {}
-    else:
-        if missing := [f for f in GOLD_FIELDS if f not in fields]:
-            problems.append(f"missing fields {missing}")
-        if unknown := sorted(set(fields) - set(GOLD_FIELDS)):
-            problems.append(f"unknown fields {unknown}")
-    for field, value in fields.items():
-        if field in GOLD_FIELDS:
-            problems += _check_value(field, value, codes)
+    fields, field_problems = check_fields(data.get("fields"), codes)
+    problems += field_problems
 
     evidence = data.get("evidence", {})
     if not isinstance(evidence, dict):
@@ -140,6 +130,22 @@ def _check_form(data: Any, stem: str | None, codes: dict[str, set[str]] | None) 
                 f"evidence for {field!r} must be a non-empty list of segment indices (ints >= 0), got {idx!r}"
             )
     return problems
+
+
+def check_fields(fields: Any, codes: dict[str, set[str]] | None) -> tuple[dict, list[str]]:
+    """``(fields, problems)`` of a gold form's ``fields`` object: exactly the :data:`GOLD_FIELDS`,
+    each value well formed (and a code of its list when ``codes`` is given)."""
+    if not isinstance(fields, dict):
+        return {}, ["'fields' must be an object"]
+    problems: list[str] = []
+    if missing := [f for f in GOLD_FIELDS if f not in fields]:
+        problems.append(f"missing fields {missing}")
+    if unknown := sorted(set(fields) - set(GOLD_FIELDS)):
+        problems.append(f"unknown fields {unknown}")
+    for field, value in fields.items():
+        if field in GOLD_FIELDS:
+            problems += _check_value(field, value, codes)
+    return fields, problems
 
 
 def _check_value(field: str, value: Any, codes: dict[str, set[str]] | None) -> list[str]:
