@@ -200,6 +200,7 @@ def test_process_writes_every_artifact_and_the_index(tmp_path, capsys):
         assert float(r["duration"]) > 0 and int(r["speakers"]) >= 2
     jl = [json.loads(line) for line in (out / "index.jsonl").read_text().splitlines()]
     assert [j["output"] for j in jl] == [r["output"] for r in rows]
+
     # strict JSON everywhere
     def no_nan(c):
         raise AssertionError(f"non-strict JSON constant {c}")
@@ -217,3 +218,16 @@ def test_an_output_folder_inside_the_input_folder_is_not_input(tmp_path, capsys)
     assert "1 traité(s)" in capsys.readouterr().err
     assert cli(["-q", "process", str(tmp_path), "--out", str(out)]) == 0
     assert "0 traité(s), 1 ignoré(s)" in capsys.readouterr().err  # call.json of sorties/ is not a new call
+
+
+def test_a_device_this_machine_lacks_is_exit_2_before_any_file(tmp_path, capsys, medkit_dir):
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        pytest.skip("this machine has a CUDA device: --device cuda is valid here")
+    rc = cli(
+        ["-q", "transcribe", str(medkit_dir / "dialog.ogg"), "--out", str(tmp_path / "o"), "--device", "cuda"]
+    )
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "cuda" in err.lower()
+    assert not list((tmp_path / "o").glob("dialog.*"))
