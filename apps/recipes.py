@@ -157,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog} : erreur : {_one_line(e)}", file=sys.stderr)
         return 2
 
-    bars = ProgressBars(enabled=not quiet)
+    from core_training.distributed import is_main
+
+    main_rank = is_main()  # under torchrun only rank 0 shows progress and the report
+    bars = ProgressBars(enabled=not quiet and main_rank)
     try:
         summary = run(cfg, hook=bars)
     except KeyboardInterrupt:
@@ -175,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog} : échec : {_one_line(e)}", file=sys.stderr)
         return 1
     bars.close()
-    print(report(recipe, summary))
+    if main_rank:
+        print(report(recipe, summary))
     if recipe == "perplexity" and not cfg.out:
         log.info("%s", json_dumps_strict(summary))
     return 0

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "french_dialogue_corpus",
     "replay_corpus",
+    "replay_documents",
     "read_text_file",
     "token_blocks",
     "calibration_batches",
@@ -369,6 +370,22 @@ def replay_corpus(
             with none of its documents installed.
     """
     _check_fraction("val_fraction", val_fraction)
+    docs = replay_documents(source, max_chars_per_doc)
+    out = _split(docs, val_fraction, seed)
+    log.info("replay corpus: %d train / %d validation documents", len(out["train"]), len(out["validation"]))
+    return out
+
+
+def replay_documents(
+    source: str | os.PathLike | Sequence[str | os.PathLike] | None = None, max_chars_per_doc: int = 20000
+) -> list[tuple[str, str]]:
+    """``(name, document)`` pairs of the replay corpus before its split (see :func:`replay_corpus`):
+    distribution names for package descriptions, ``<file name>:<index>`` for text files.
+
+    Raises:
+        ValueError: a missing ``source`` path (named), or a frozen set with none of its
+            documents installed.
+    """
     if source is None:
         docs = _frozen_descriptions(REPLAY_MANIFEST)
     elif isinstance(source, str) and source == "installed":
@@ -388,9 +405,7 @@ def replay_corpus(
             docs += [(f"{f.name}:{i}", d) for i, d in enumerate(read_text_file(f))]
     if max_chars_per_doc:
         docs = [(n, d[:max_chars_per_doc]) for n, d in docs]
-    out = _split(docs, val_fraction, seed)
-    log.info("replay corpus: %d train / %d validation documents", len(out["train"]), len(out["validation"]))
-    return out
+    return docs
 
 
 def read_text_file(path: str | os.PathLike) -> list[str]:

@@ -16,10 +16,17 @@ A checkpoint is written into a temporary directory, renamed to ``step-0000123`` 
 named in the ``latest`` file (itself replaced atomically), so a kill at any moment leaves the
 previous checkpoint usable. ``metrics.jsonl`` gets one JSON line per step; a resumed run first
 drops the lines past its checkpoint so the file reads like one uninterrupted run.
+
+Under ``torchrun`` (see :mod:`core_training.distributed`) the same loop trains data-parallel:
+each rank takes its slice of every global micro-batch, DistributedDataParallel averages the
+gradients, the logged loss / metrics are the means over the ranks (tokens: their sum), and only
+rank 0 writes checkpoints and ``metrics.jsonl``. A config gives the same trajectory on 1 or N
+processes (up to float rounding: measured within 1e-6 relative on the tiny test models).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -37,6 +44,7 @@ import torch
 
 from asr.progress import Hook
 from asr.transcript import json_dumps_strict
+from core_training import distributed
 
 log = logging.getLogger(__name__)
 
@@ -436,14 +444,23 @@ def train_loop(
         hook: ``hook("train", completed_steps, total_steps)`` after each step.
         resume: continue from the latest checkpoint in ``out_dir/checkpoints`` when there is one.
 
+    Under ``torchrun`` (``WORLD_SIZE`` > 1; see :mod:`core_training.distributed`) every rank calls
+    this with the same arguments: each keeps its slice of every global micro-batch (its size must
+    be a multiple of the number of processes), gradients are averaged by DistributedDataParallel,
+    ``eval_fn`` and ``hook`` run on every rank, and only rank 0 writes; every rank returns rank 0's
+    records.
+
     Returns:
         The step records of the whole run (read back from ``metrics.jsonl``, where other records
         with ``step`` 0, such as an evaluation before training, are kept), one per step:
         ``step`` (1-based), ``loss``, ``lr``, ``grad_norm``, ``tokens``, ``seconds`` and the
         loss function's own metrics.
     """
+    distributed.init_from_env()
+    main_rank = distributed.is_main()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if main_rank:
+        out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out_dir / "checkpoints"
     metrics_path = out_dir / "metrics.jsonl"
 
@@ -472,80 +489,141 @@ def train_loop(
 
     start = 0
     prior_seconds = 0.0
-    ckpt = latest_checkpoint(ckpt_dir) if resume else None
-    if ckpt is not None:
+    # rank 0 picks the checkpoint; every rank loads that same one (shared run directory)
+    name = distributed.on_main(lambda: _latest_name(ckpt_dir) if resume else None)
+    if name is not None:
+        ckpt = ckpt_dir / name
         state = load_checkpoint(ckpt, model, optimizer, scheduler, extra_modules)
         start = int(state["step"])
         prior_seconds = float(state["extra"].get("seconds", 0.0))
-        truncate_metrics(metrics_path, start)
+        if main_rank:
+            truncate_metrics(metrics_path, start)
         log.info("resumed from %s (step %d)", ckpt, start)
     else:
-        if ckpt_dir.exists():
-            shutil.rmtree(ckpt_dir)
-        truncate_metrics(metrics_path, 0)  # keeps the caller's step-0 records (evaluation before training)
+        if main_rank:
+            if ckpt_dir.exists():
+                shutil.rmtree(ckpt_dir)
+            truncate_metrics(
+                metrics_path, 0
+            )  # keeps the caller's step-0 records (evaluation before training)
         seed_everything(opts.seed)
+    distributed.barrier()
 
-    total_tokens = sum(r.get("tokens", 0) for r in read_metrics(metrics_path) if "loss" in r)
+    total_tokens = (
+        sum(r.get("tokens", 0) for r in read_metrics(metrics_path) if "loss" in r) if main_rank else 0
+    )
+    ddp = _data_parallel(model, extra_modules, loss_fn)
     t0 = time.perf_counter()
     if hook:
         hook("train", start, opts.steps)
     model.train()
     for mod in extra_modules.values():
         mod.train()
-    for step in range(start, opts.steps):
-        t_step = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        loss_sum = 0.0
-        extra_sums: dict[str, float] = {}
-        tokens = 0
-        for k in range(opts.grad_accum):
-            batch = batches(step * opts.grad_accum + k)
-            loss, extra = loss_fn(model, batch)
-            (loss / opts.grad_accum).backward()
-            loss_sum += float(loss.detach())
-            for key, v in extra.items():
-                extra_sums[key] = extra_sums.get(key, 0.0) + float(v)
-            tokens += int(batch["input_ids"].numel())
-        if opts.max_grad_norm > 0:
-            gnorm = float(torch.nn.utils.clip_grad_norm_(params, opts.max_grad_norm))
-        else:
-            gnorm = float(torch.sqrt(sum((p.grad.float() ** 2).sum() for p in params if p.grad is not None)))
-        lr = optimizer.param_groups[0]["lr"]
-        optimizer.step()
-        scheduler.step()
-        total_tokens += tokens
-        record = {
-            "step": step + 1,
-            "loss": loss_sum / opts.grad_accum,
-            "lr": lr,
-            "grad_norm": gnorm,
-            "tokens": tokens,
-            "tokens_total": total_tokens,
-            "step_seconds": time.perf_counter() - t_step,
-        }
-        record.update({k: v / opts.grad_accum for k, v in extra_sums.items()})
-        done = step + 1
-        last = done == opts.steps
-        if eval_fn is not None and ((eval_every and done % eval_every == 0) or last):
-            model.eval()
-            with torch.no_grad():
-                record.update(eval_fn(model))
-            model.train()
-        seconds = prior_seconds + time.perf_counter() - t0
-        record["seconds"] = seconds
-        append_metrics(metrics_path, record)
-        if last or (opts.checkpoint_every and done % opts.checkpoint_every == 0):
-            save_checkpoint(
-                ckpt_dir,
-                done,
-                model,
-                optimizer,
-                scheduler,
-                {"seconds": seconds},
-                keep=opts.keep_checkpoints,
-                extra_modules=extra_modules,
-            )
-        if hook:
-            hook("train", done, opts.steps)
+    try:
+        for step in range(start, opts.steps):
+            t_step = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            loss_sum = 0.0
+            extra_sums: dict[str, float] = {}
+            tokens = 0
+            for k in range(opts.grad_accum):
+                batch = distributed.shard_batch(batches(step * opts.grad_accum + k))
+                if ddp is None:
+                    loss, extra = loss_fn(model, batch)
+                    (loss / opts.grad_accum).backward()
+                else:  # gradients all-reduced once per step, on the last micro-batch
+                    sync = k == opts.grad_accum - 1
+                    with contextlib.nullcontext() if sync else ddp.no_sync():
+                        loss, extra = ddp(batch)
+                        (loss / opts.grad_accum).backward()
+                loss_sum += float(loss.detach())
+                for key, v in extra.items():
+                    extra_sums[key] = extra_sums.get(key, 0.0) + float(v)
+                tokens += int(batch["input_ids"].numel())
+            if ddp is not None:  # logged values: means over the ranks, tokens summed
+                keys = sorted(extra_sums)
+                w = distributed.world_size()
+                summed = distributed.all_reduce_sum([loss_sum, tokens, *(extra_sums[k] for k in keys)])
+                loss_sum, tokens = summed[0] / w, int(summed[1])
+                extra_sums = {k: v / w for k, v in zip(keys, summed[2:])}
+            if opts.max_grad_norm > 0:
+                gnorm = float(torch.nn.utils.clip_grad_norm_(params, opts.max_grad_norm))
+            else:
+                gnorm = float(
+                    torch.sqrt(sum((p.grad.float() ** 2).sum() for p in params if p.grad is not None))
+                )
+            lr = optimizer.param_groups[0]["lr"]
+            optimizer.step()
+            scheduler.step()
+            total_tokens += tokens
+            record = {
+                "step": step + 1,
+                "loss": loss_sum / opts.grad_accum,
+                "lr": lr,
+                "grad_norm": gnorm,
+                "tokens": tokens,
+                "tokens_total": total_tokens,
+                "step_seconds": time.perf_counter() - t_step,
+            }
+            record.update({k: v / opts.grad_accum for k, v in extra_sums.items()})
+            done = step + 1
+            last = done == opts.steps
+            if eval_fn is not None and ((eval_every and done % eval_every == 0) or last):
+                model.eval()
+                with torch.no_grad():
+                    record.update(eval_fn(model))
+                model.train()
+            seconds = prior_seconds + time.perf_counter() - t0
+            record["seconds"] = seconds
+            if main_rank:
+                append_metrics(metrics_path, record)
+            if last or (opts.checkpoint_every and done % opts.checkpoint_every == 0):
+                if main_rank:
+                    save_checkpoint(
+                        ckpt_dir,
+                        done,
+                        model,
+                        optimizer,
+                        scheduler,
+                        {"seconds": seconds},
+                        keep=opts.keep_checkpoints,
+                        extra_modules=extra_modules,
+                    )
+                distributed.barrier()
+            if hook:
+                hook("train", done, opts.steps)
+    finally:
+        del ddp  # removes DDP's gradient hooks from the parameters
     model.eval()
-    return [r for r in read_metrics(metrics_path) if "loss" in r]
+    return distributed.on_main(lambda: [r for r in read_metrics(metrics_path) if "loss" in r])
+
+
+def _latest_name(ckpt_dir: Path) -> str | None:
+    ckpt = latest_checkpoint(ckpt_dir)
+    return None if ckpt is None else ckpt.name
+
+
+class _LossModule(torch.nn.Module):
+    """``model`` and ``extra_modules`` as one module whose ``forward(batch)`` is
+    ``loss_fn(model, batch)``: what DistributedDataParallel wraps, so that every trained
+    parameter (distillation projections included) is synchronised."""
+
+    def __init__(self, model: torch.nn.Module, extra_modules: dict[str, torch.nn.Module], loss_fn: LossFn):
+        super().__init__()
+        self.model = model
+        self.extra = torch.nn.ModuleDict(extra_modules)
+        self._loss_fn = (loss_fn,)  # a tuple: a loss holding a teacher must not become a submodule
+
+    def forward(self, batch: dict):
+        return self._loss_fn[0](self.model, batch)
+
+
+def _data_parallel(model, extra_modules, loss_fn):
+    """DistributedDataParallel over model + extra modules, or None in a single process."""
+    if not distributed.is_distributed():
+        return None
+    from torch.nn.parallel import DistributedDataParallel
+
+    # parameters start equal everywhere (DDP broadcasts rank 0's at init); buffers (rotary
+    # tables) are constants: not broadcast again at every forward
+    return DistributedDataParallel(_LossModule(model, extra_modules, loss_fn), forward_sync_buffers=False)

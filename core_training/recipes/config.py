@@ -36,6 +36,7 @@ from pathlib import Path
 
 from asr.progress import Hook
 from asr.transcript import json_dumps_strict
+from core_training import distributed
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ class TrainingConfig(RunConfig):
         val_data: validation text: empty for the named corpus' validation split (for a file,
             its last 10 % of documents), else a corpus name or a file.
         steps: optimizer steps.
-        batch_size: blocks per micro-batch.
+        batch_size: blocks per micro-batch (under torchrun: the global micro-batch, split evenly
+            between the processes).
         block_size: tokens per block.
         grad_accum: micro-batches per optimizer step.
         max_train_tokens: cap on the training text, in tokens (0: all of it).
@@ -390,6 +392,13 @@ class Run:
         self.summary: dict | None = None
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        # under torchrun: rank 0 checks and writes the directory, every rank gets its verdict
+        distributed.init_from_env()
+        self.summary, self.fresh = distributed.on_main(self._prepare)
+
+    def _prepare(self) -> tuple[dict | None, bool]:
+        cfg, recipe = self.cfg, self.recipe
+        summary = None
         cfg_path = self.out / CONFIG_FILE
         if self.out.exists() and not self.out.is_dir():
             raise field_error("out", f"{self.out} existe et n'est pas un dossier")
@@ -409,10 +418,10 @@ class Run:
         self.out.mkdir(parents=True, exist_ok=True)
         write_atomic(cfg_path, dump_yaml(cfg, recipe))
         if (self.out / SUMMARY_FILE).exists():
-            self.summary = self._moved(json.loads((self.out / SUMMARY_FILE).read_text()))
+            summary = self._moved(json.loads((self.out / SUMMARY_FILE).read_text()))
         from core_training.train import latest_checkpoint
 
-        self.fresh = self.summary is None and latest_checkpoint(self.checkpoints) is None
+        return summary, summary is None and latest_checkpoint(self.checkpoints) is None
 
     def _moved(self, summary: dict) -> dict:
         """A finished run's summary with its paths following the directory if it was moved."""
@@ -456,13 +465,17 @@ class Run:
 
     def start_metrics(self) -> None:
         """A fresh run: forget any metrics of an interrupted attempt that left no checkpoint."""
-        if self.metrics.exists():
+        if distributed.is_main() and self.metrics.exists():
             self.metrics.unlink()
+        distributed.barrier()
 
     def log(self, record: dict) -> None:
+        """Append ``record`` to ``metrics.jsonl`` (rank 0 writes; every rank calls it and waits)."""
         from core_training.train import append_metrics
 
-        append_metrics(self.metrics, record)
+        if distributed.is_main():
+            append_metrics(self.metrics, record)
+        distributed.barrier()
 
     def records(self, event: str | None = None) -> list[dict]:
         from core_training.train import read_metrics
@@ -471,16 +484,20 @@ class Run:
         return [r for r in recs if event is None or r.get("event") == event]
 
     def save_model(self, save: Callable[[Path], None]) -> Path:
-        """Call ``save(tmp_dir)`` then rename ``tmp_dir`` to ``model/`` (atomic)."""
-        tmp = Path(tempfile.mkdtemp(prefix=".model.", dir=self.out))
-        try:
-            save(tmp)
-            if self.model_dir.exists():
-                shutil.rmtree(self.model_dir)
-            os.replace(tmp, self.model_dir)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        """Call ``save(tmp_dir)`` then rename ``tmp_dir`` to ``model/`` (atomic; rank 0 only)."""
+
+        def write() -> None:
+            tmp = Path(tempfile.mkdtemp(prefix=".model.", dir=self.out))
+            try:
+                save(tmp)
+                if self.model_dir.exists():
+                    shutil.rmtree(self.model_dir)
+                os.replace(tmp, self.model_dir)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
+
+        distributed.on_main(write)
         return self.model_dir
 
     def finish(self, summary: dict) -> dict:
@@ -488,7 +505,7 @@ class Run:
         text = json_dumps_strict(
             {"recipe": self.recipe, "out": str(self.out), **summary}, indent=2, ensure_ascii=False
         )
-        write_atomic(self.out / SUMMARY_FILE, text + "\n")
+        distributed.on_main(lambda: write_atomic(self.out / SUMMARY_FILE, text + "\n"))
         self.summary = json.loads(text)
         return self.summary
 
@@ -496,30 +513,43 @@ class Run:
 # --------------------------------------------------------------------------- data and models
 
 
-def corpus(source: str, shared_dir: str | None = None) -> dict[str, list[str]]:
-    """``{"train", "validation"}`` documents of a named corpus or a text file.
+def corpus_dataset(source: str, shared_dir: str | None = None):
+    """``DatasetDict`` {"train", "validation"} with a ``text`` column, of a named corpus or a text file.
 
-    A file's last 10 % of documents (at least one) are its validation split.
+    Named corpora come from :func:`core_training.datasets.load_corpus` (built once, cached); a
+    file (or directory of text files) is read now, its last 10 % of documents (at least one)
+    being its validation split.
     """
     from core_training import data
+    from core_training.datasets import load_corpus
 
-    if source == "french_dialogue":
-        return data.french_dialogue_corpus(shared_dir)
-    if source == "replay":
-        return data.replay_corpus()
+    if source in NAMED_CORPORA:
+        return load_corpus(source, shared_dir) if source == "french_dialogue" else load_corpus(source)
+    from datasets import Dataset, DatasetDict
+
     p = Path(source).expanduser()
     docs = data.replay_corpus(p, val_fraction=0.0)["train"] if p.is_dir() else data.read_text_file(p)
     if not docs:
         raise ValueError(f"aucun texte dans {source}")
     n_val = max(1, len(docs) // 10) if len(docs) > 1 else 0
-    return {"train": docs[: len(docs) - n_val] or docs, "validation": docs[len(docs) - n_val :] or docs}
+    train, val = docs[: len(docs) - n_val] or docs, docs[len(docs) - n_val :] or docs
+    return DatasetDict(
+        {"train": Dataset.from_dict({"text": train}), "validation": Dataset.from_dict({"text": val})}
+    )
 
 
-def train_val_texts(train_data: str, val_data: str = "") -> tuple[list[str], list[str]]:
-    """Training and validation documents of a :class:`TrainingConfig`'s data fields."""
-    tr = corpus(train_data)
+def corpus(source: str, shared_dir: str | None = None) -> dict[str, list[str]]:
+    """``{"train", "validation"}`` documents of a named corpus or a text file (see :func:`corpus_dataset`)."""
+    dd = corpus_dataset(source, shared_dir)
+    return {k: list(dd[k]["text"]) for k in ("train", "validation")}
+
+
+def train_val_data(train_data: str, val_data: str = ""):
+    """The training documents as a ``datasets.Dataset`` (``text`` column) and the validation
+    documents (list) of a :class:`TrainingConfig`'s data fields."""
+    tr = corpus_dataset(train_data)
     if not val_data:
-        return tr["train"], tr["validation"]
+        return tr["train"], list(tr["validation"]["text"])
     if val_data in NAMED_CORPORA:
         return tr["train"], corpus(val_data)["validation"]
     from core_training import data
@@ -527,25 +557,36 @@ def train_val_texts(train_data: str, val_data: str = "") -> tuple[list[str], lis
     return tr["train"], data.read_text_file(val_data)
 
 
-def blocks_for(texts: list[str], tokenizer, block_size: int, max_tokens: int = 0):
-    """Token blocks of ``texts`` (at most ``max_tokens`` tokens when > 0)."""
-    from core_training.data import token_blocks
+def train_val_texts(train_data: str, val_data: str = "") -> tuple[list[str], list[str]]:
+    """Training and validation documents of a :class:`TrainingConfig`'s data fields."""
+    train, val = train_val_data(train_data, val_data)
+    return list(train["text"]), val
 
+
+def blocks_for(texts, tokenizer, block_size: int, max_tokens: int = 0):
+    """Token blocks ``LongTensor [n, block_size]`` of ``texts`` (a list of documents or a
+    ``datasets.Dataset`` with a ``text`` column), at most ``max_tokens`` tokens when > 0.
+
+    Tokenised and packed with ``Dataset.map`` (:func:`core_training.datasets.block_dataset`):
+    the blocks of :func:`core_training.data.token_blocks`, cached beside a cached corpus.
+    """
+    from core_training.datasets import block_dataset, blocks_tensor
+
+    max_docs = None
     if max_tokens:
         # tokenize a generous prefix only: about 3 characters per token in French
-        cut, n = [], 0
-        for t in texts:
-            cut.append(t)
+        n = 0
+        for i, t in enumerate(texts["text"] if hasattr(texts, "column_names") else texts):
             n += len(t)
             if n > max_tokens * 8:
+                max_docs = i + 1
                 break
-        texts = cut
-    blocks = token_blocks(texts, tokenizer, block_size)
+    blocks = block_dataset(texts, tokenizer, block_size, max_docs=max_docs)
     if max_tokens:
-        blocks = blocks[: max(1, max_tokens // block_size)]
+        blocks = blocks.select(range(min(len(blocks), max(1, max_tokens // block_size))))
     if len(blocks) == 0:
         raise ValueError(f"texte d'entraînement trop court pour un bloc de {block_size} jetons")
-    return blocks
+    return blocks_tensor(blocks)
 
 
 def is_svd_dir(path: str | os.PathLike) -> bool:
@@ -592,19 +633,29 @@ def save_model_to(model, tokenizer, directory: Path, svd_format: bool = False) -
 
 
 def evaluate_domains(model, tokenizer, domains: dict[str, list[str]], cfg: TrainingConfig, hook: Hook | None):
-    """Perplexity on each validation domain (``cfg.eval_tokens`` tokens each); {} when disabled."""
+    """Perplexity on each validation domain (``cfg.eval_tokens`` tokens each); {} when disabled.
+
+    Under torchrun rank 0 evaluates and every rank gets its numbers."""
     if not cfg.eval_tokens:
         return {}
     from core_training.evaluate import perplexity
 
-    out = {}
-    for name, texts in domains.items():
-        if texts:
-            r = perplexity(
-                model, tokenizer, texts, block_size=cfg.eval_block_size, max_tokens=cfg.eval_tokens, hook=hook
-            )
-            out[name] = {k: r[k] for k in ("tokens", "ppl_token", "ppl_word", "bpc", "seconds")}
-    return out
+    def run() -> dict:
+        out = {}
+        for name, texts in domains.items():
+            if texts:
+                r = perplexity(
+                    model,
+                    tokenizer,
+                    texts,
+                    block_size=cfg.eval_block_size,
+                    max_tokens=cfg.eval_tokens,
+                    hook=hook,
+                )
+                out[name] = {k: r[k] for k in ("tokens", "ppl_token", "ppl_word", "bpc", "seconds")}
+        return out
+
+    return distributed.on_main(run)
 
 
 def evaluation_before(run: Run, model, tokenizer, domains, cfg: TrainingConfig, hook: Hook | None) -> dict:

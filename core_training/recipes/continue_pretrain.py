@@ -17,14 +17,14 @@ from core_training.recipes.config import (
     blocks_for,
     check_data,
     check_model,
-    corpus,
+    corpus_dataset,
     evaluate_domains,
     evaluation_before,
     field_error,
     load_model,
     save_model_to,
     train_summary,
-    train_val_texts,
+    train_val_data,
 )
 
 log = logging.getLogger(__name__)
@@ -80,12 +80,13 @@ def main(cfg: ContinuePretrainConfig, hook: Hook | None = None) -> dict:
     model, tok = load_model(cfg.model)
     if hook:
         hook("load", 1, 1)
-    train_texts, val_texts = train_val_texts(cfg.train_data, cfg.val_data)
-    replay = corpus(cfg.replay_data) if cfg.replay_data else {"train": [], "validation": []}
-    domains = {"new": val_texts, "old": replay["validation"]}
+    # corpora as datasets (named ones cached with their tokenised blocks, see core_training.datasets)
+    train_docs, val_texts = train_val_data(cfg.train_data, cfg.val_data)
+    replay = corpus_dataset(cfg.replay_data) if cfg.replay_data else None
+    domains = {"new": val_texts, "old": list(replay["validation"]["text"]) if replay is not None else []}
     before = evaluation_before(run, model, tok, domains, cfg, hook)
 
-    new_blocks = blocks_for(train_texts, tok, cfg.block_size, cfg.max_train_tokens)
+    new_blocks = blocks_for(train_docs, tok, cfg.block_size, cfg.max_train_tokens)
     replay_blocks = None
     if cfg.replay_ratio > 0:
         replay_blocks = blocks_for(replay["train"], tok, cfg.block_size, cfg.max_train_tokens)
