@@ -2,14 +2,37 @@
 
 Offline default (``backend="embedding"``): speech regions from the VAD are cut into sliding
 windows (1.6 s, hop 0.4 s); each window gets a Resemblyzer d-vector (the GE2E speaker encoder
-whose weights ship inside the ``resemblyzer`` wheel); the windows are clustered (average-linkage
-agglomerative clustering on cosine distance; the number of speakers is the one with the best
-silhouette within ``min_speakers``/``max_speakers``, or exactly ``num_speakers``); each window labels
-the stretch of time around its centre, and runs of one label become speaker turns.
+whose weights ship inside the ``resemblyzer`` wheel), computed on the mel spectrogram from
+which the stationary line noise has been subtracted (``denoise``). Clustering
+(:func:`cluster_embeddings`):
+
+1. the d-vectors are centred on the recording's mean: what every window shares (the
+   telephone channel, the microphone, the language) is removed, so two similar voices on one
+   line (two women on a telephone call sit at a cosine distance of only ~0.1 in the raw
+   space) become separable;
+2. consecutive windows of one speech region are averaged in chunks of ``chunk_windows``
+   (~1.6-2.8 s of speech each), which tames the noise of single short windows;
+3. the chunks are clustered (average-linkage agglomerative clustering on cosine distance; the
+   number of speakers is the one with the best silhouette within
+   ``min_speakers``/``max_speakers``, or exactly ``num_speakers``);
+4. with ``resegment`` the windows are re-labelled by Viterbi decoding of a hidden Markov model
+   whose states are the speakers (emission: the window's scaled projection on each speaker's
+   centroid direction, so ambiguous windows near the mean are left to the prior; a speaker
+   change is unlikely inside a speech region and likelier at a pause), and the centroids are
+   re-estimated, a few rounds (a light form of VBx resegmentation);
+5. clusters with too little speech, or whose centroids in the *raw* space are closer than
+   ``threshold``, are merged (never below ``min_speakers``): this is where "one speaker or
+   two" is decided, and it stays conservative (see ``threshold``).
+
+Each window labels the stretch of time around its centre; runs of one label become speaker
+turns. With ``edge_trim_s`` the outer edges of each speech region are moved to where the
+frame energy rises above the noise floor (at most ``edge_trim_s`` seconds; the VAD pads its
+regions for the recogniser), so turns start and end with the speech.
 
 Embedding is incremental (:class:`EmbeddingDiarizer` ``add`` per audio window, then
 ``finish``), so a long recording never needs to be held whole: only one small vector per
-window is kept.
+window is kept. :mod:`asr.diarizer` puts this backend, pyannote and ``none`` behind one
+interface.
 
 ``backend="pyannote"`` runs a pyannote.audio pipeline (see :mod:`asr.diarize_pyannote`).
 """
@@ -23,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asr.audio import SAMPLE_RATE
+from asr.progress import Hook, call_hook
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +62,19 @@ class DiarizeOptions:
         backend: ``embedding`` (offline default), ``pyannote`` or ``none`` (one speaker).
         num_speakers: exact number of speakers if known (overrides min/max).
         min_speakers / max_speakers: bounds on the automatic count.
-        threshold: speakers whose centroid embeddings are closer than this cosine distance
-            are merged (automatic count). Two real or synthetic voices sit at 0.25-0.4.
+        threshold: speakers whose centroid embeddings (raw, not centred) are closer than this
+            cosine distance are merged (automatic count). Distinct synthetic voices or a man
+            and a woman sit at 0.25-0.4; two women on one telephone line at ~0.06-0.13, as do
+            the two halves of one speaker's short recording: with ``min_speakers=1`` such a pair
+            stays one speaker (calls should pass ``min_speakers=2``, as the apps do).
         window_s / step_s: embedding window length and hop, seconds.
+        chunk_windows: consecutive windows of one speech region averaged into one item for
+            the initial clustering (1: every window alone).
+        resegment: re-label windows with the speaker HMM (Viterbi) after clustering.
+        edge_trim_s: at most this much is trimmed from each end of a speech region where the
+            frame energy is still at the noise floor (0: turns follow the VAD regions).
+        denoise: subtract the stationary noise (line hiss, hum), estimated on the non-speech
+            frames, from the mel spectrogram before embedding.
         min_speaker_s / min_speaker_share: a cluster with less speech than this many seconds,
             or than this share of all speech, is merged into its nearest neighbour (unless
             that would go below ``min_speakers``).
@@ -57,6 +91,10 @@ class DiarizeOptions:
     threshold: float = 0.2
     window_s: float = 1.6
     step_s: float = 0.4
+    chunk_windows: int = 4
+    resegment: bool = True
+    edge_trim_s: float = 0.2
+    denoise: bool = True
     min_speaker_s: float = 1.5
     min_speaker_share: float = 0.05
     pyannote_pipeline: str | None = None
@@ -88,6 +126,20 @@ class DiarizeOptions:
             raise ValueError(
                 f"DiarizeOptions.window_s/step_s must satisfy 0 < step_s <= window_s, got {self.window_s}/{self.step_s}"
             )
+        if (
+            isinstance(self.chunk_windows, bool)
+            or not isinstance(self.chunk_windows, int)
+            or self.chunk_windows < 1
+        ):
+            raise ValueError(
+                f"DiarizeOptions.chunk_windows must be an integer >= 1, got {self.chunk_windows!r}"
+            )
+        if not isinstance(self.resegment, bool):
+            raise ValueError(f"DiarizeOptions.resegment must be a bool, got {self.resegment!r}")
+        if not isinstance(self.denoise, bool):
+            raise ValueError(f"DiarizeOptions.denoise must be a bool, got {self.denoise!r}")
+        if not 0.0 <= self.edge_trim_s <= 1.0:
+            raise ValueError(f"DiarizeOptions.edge_trim_s must be in [0, 1] seconds, got {self.edge_trim_s}")
         if self.backend == "pyannote" and not self.pyannote_pipeline:
             raise ValueError("DiarizeOptions.pyannote_pipeline is required with backend='pyannote'")
 
@@ -128,7 +180,9 @@ def window_spans(
 
 
 class EmbeddingDiarizer:
-    """Incremental VAD + d-vector + clustering diarizer (see module docstring)."""
+    """Incremental VAD + d-vector + clustering diarizer (see module docstring).
+
+    Implements :class:`asr.diarizer.Diarizer`: ``add`` per audio window, ``finish`` once."""
 
     def __init__(self, opts: DiarizeOptions | None = None, encoder=None):
         """``encoder``: a :func:`load_encoder` handle to reuse; ``None`` loads one when needed."""
@@ -137,6 +191,7 @@ class EmbeddingDiarizer:
         self.cores: list[tuple[float, float]] = []
         self.embs: list[np.ndarray] = []
         self.region_ids: list[int] = []
+        self.region_edges: dict[int, tuple[float, float]] = {}  # trimmed (start, end), absolute
         self._region = 0
 
     def add(self, audio: np.ndarray, regions: list[tuple[float, float]], offset: float = 0.0) -> None:
@@ -144,21 +199,27 @@ class EmbeddingDiarizer:
         if not regions:
             return
         import torch
-        from resemblyzer.audio import wav_to_mel_spectrogram
-
-        from asr.vad import normalize_gain
 
         if self.encoder is None:
             self.encoder = load_encoder()
         enc = self.encoder
+        edges = trim_regions(audio, regions, self.opts.edge_trim_s) if self.opts.edge_trim_s > 0 else regions
+        mel = _mel_frames(audio, regions, self.opts.denoise)
         mels, cores, rids = [], [], []
-        for s, e in regions:
+        for (s, e), (ts, te) in zip(regions, edges):
             self._region += 1
+            self.region_edges[self._region] = (ts + offset, te + offset)
             for ws, we, cs, ce in window_spans(s, e, self.opts.window_s, self.opts.step_s):
                 a = audio[int(ws * SAMPLE_RATE) : int(we * SAMPLE_RATE)]
                 if a.size < int(0.2 * SAMPLE_RATE):
                     continue
-                mels.append(wav_to_mel_spectrogram(normalize_gain(a)))
+                # the window's frames (centred STFT, as Resemblyzer computes them on the clip),
+                # at the level Resemblyzer would see after peak normalisation
+                f0 = int(round(ws * SAMPLE_RATE / _MEL_HOP))
+                m = mel[f0 : f0 + a.size // _MEL_HOP + 1]
+                peak = float(np.max(np.abs(a)))
+                gain = (0.9 / peak) ** 2 if 1e-3 < peak < 0.9 else 1.0
+                mels.append((m * gain).astype(np.float32))
                 cores.append((cs + offset, ce + offset))
                 rids.append(self._region)
         if not mels:
@@ -180,23 +241,121 @@ class EmbeddingDiarizer:
         self.embs.extend(out)
         self.region_ids.extend(rids)
 
-    def finish(self) -> list[Turn]:
-        """Cluster all windows seen so far and return speaker turns (labels ``SPEAKER_00``...)."""
+    def finish(self, hook: Hook | None = None) -> list[Turn]:
+        """Cluster all windows seen so far and return speaker turns (labels ``SPEAKER_00``...).
+
+        ``hook("cluster", 0, 1)`` / ``hook("cluster", 1, 1)`` bracket the clustering."""
+        call_hook(hook, "cluster", 0, 1)
         if not self.embs:
+            call_hook(hook, "cluster", 1, 1)
             return []
-        labels = cluster_embeddings(np.stack(self.embs), self._durations(), self.opts)
-        labels = _smooth(labels, self.region_ids)
+        labels = cluster_embeddings(
+            np.stack(self.embs), self._durations(), self.opts, region_ids=self.region_ids
+        )
+        if not self.opts.resegment:
+            labels = _smooth(labels, self.region_ids)
         turns: list[Turn] = []
-        for (cs, ce), lab in zip(self.cores, labels):
+        for (cs, ce), lab, rid in zip(self.cores, labels, self.region_ids):
+            rs, re_ = self.region_edges.get(rid, (cs, ce))
+            cs, ce = max(cs, rs), min(ce, re_)
+            if ce - cs <= 1e-6:
+                continue
             spk = f"SPEAKER_{lab:02d}"
             if turns and turns[-1][2] == spk and abs(turns[-1][1] - cs) < 1e-6:
                 turns[-1] = (turns[-1][0], ce, spk)
             else:
                 turns.append((cs, ce, spk))
+        call_hook(hook, "cluster", 1, 1)
         return turns
 
     def _durations(self) -> np.ndarray:
         return np.array([ce - cs for cs, ce in self.cores], dtype=np.float64)
+
+
+_MEL_HOP = 160  # Resemblyzer's mel frames: 25 ms windows, 10 ms hop, 40 bands, 16 kHz
+
+
+def _mel_frames(audio: np.ndarray, regions: list[tuple[float, float]], denoise: bool) -> np.ndarray:
+    """Resemblyzer's (power) mel spectrogram of the whole window, frames x 40.
+
+    With ``denoise``, stationary noise is subtracted: its spectrum is the mean of the frames
+    outside the speech ``regions`` (the 10th percentile of every band when there is under 1 s
+    of them), each band keeping at least 5 % of its power."""
+    import librosa
+    from resemblyzer.hparams import mel_n_channels, mel_window_length
+
+    # = librosa.feature.melspectrogram(y=audio, center=True) as Resemblyzer calls it, computed
+    # 5 s at a time so that memory stays small for long windows
+    n_fft = int(SAMPLE_RATE * mel_window_length / 1000)
+    half, n = n_fft // 2, len(audio)
+    total = 1 + n // _MEL_HOP
+    mel = np.empty((total, mel_n_channels), dtype=np.float32)
+    for t0 in range(0, total, 500):
+        t1 = min(total, t0 + 500)
+        a, b = t0 * _MEL_HOP - half, (t1 - 1) * _MEL_HOP + half
+        piece = np.asarray(audio[max(a, 0) : min(b, n)], dtype=np.float32)
+        if a < 0 or b > n:  # librosa's centring pads the signal's ends with zeros
+            piece = np.pad(piece, (max(0, -a), max(0, b - n)))
+        mel[t0:t1] = librosa.feature.melspectrogram(
+            y=piece, sr=SAMPLE_RATE, n_fft=n_fft, hop_length=_MEL_HOP, n_mels=mel_n_channels, center=False
+        ).T
+    if not denoise:
+        return mel
+    inside = np.zeros(len(mel), dtype=bool)
+    for s, e in regions:
+        inside[int(s * SAMPLE_RATE / _MEL_HOP) : int(np.ceil(e * SAMPLE_RATE / _MEL_HOP)) + 1] = True
+    noise = mel[~inside].mean(axis=0) if (~inside).sum() >= 100 else np.percentile(mel, 10, axis=0)
+    return np.maximum(mel - noise, 0.05 * mel)
+
+
+def _frame_db(audio: np.ndarray, hop: int) -> np.ndarray:
+    """Energy (dB) of consecutive ``hop``-sample frames, computed 1000 frames at a time."""
+    m = len(audio) // hop
+    out = np.empty(m)
+    for i in range(0, m, 1000):
+        j = min(m, i + 1000)
+        f = np.asarray(audio[i * hop : j * hop], dtype=np.float64).reshape(j - i, hop)
+        out[i:j] = 10 * np.log10(np.einsum("ij,ij->i", f, f) / hop + 1e-12)
+    return out
+
+
+def trim_regions(
+    audio: np.ndarray,
+    regions: list[tuple[float, float]],
+    max_trim: float = 0.2,
+    margin_db: float = 4.0,
+    range_db: float = 45.0,
+    pad: float = 0.03,
+) -> list[tuple[float, float]]:
+    """Move each region's start and end inwards to the first/last 10 ms frame whose energy is
+    above both the noise floor + ``margin_db`` and the region's peak - ``range_db`` (minus
+    ``pad``), by at most ``max_trim`` seconds per side. The noise floor is the median frame
+    energy outside the regions (the 5th percentile of all frames when there is under 1 s of
+    non-speech). A region with no frame above the threshold is left alone."""
+    hop = int(0.01 * SAMPLE_RATE)
+    db = _frame_db(audio, hop)
+    if db.size == 0:
+        return list(regions)
+    inside = np.zeros(db.size, dtype=bool)
+    for s, e in regions:
+        inside[int(s * 100) : int(np.ceil(e * 100))] = True
+    outside = db[~inside]
+    floor = float(np.median(outside)) if outside.size >= 100 else float(np.percentile(db, 5))
+    out = []
+    for s, e in regions:
+        seg = db[int(s * 100) : min(db.size, int(np.ceil(e * 100)))]
+        on = (
+            np.flatnonzero(seg > max(floor + margin_db, float(seg.max(initial=-200.0)) - range_db))
+            if seg.size
+            else []
+        )
+        if len(on) == 0:
+            out.append((s, e))
+            continue
+        ns = s + min(max_trim, max(0.0, on[0] * 0.01 - pad))
+        ne = e - min(max_trim, max(0.0, (seg.size - 1 - on[-1]) * 0.01 - pad))
+        out.append((ns, ne) if ne - ns >= 0.05 else (s, e))
+    return out
 
 
 def _smooth(labels: np.ndarray, region_ids: list[int]) -> np.ndarray:
@@ -208,16 +367,100 @@ def _smooth(labels: np.ndarray, region_ids: list[int]) -> np.ndarray:
     return lab
 
 
-def cluster_embeddings(embs: np.ndarray, durations: np.ndarray, opts: DiarizeOptions) -> np.ndarray:
-    """Cluster L2-normalised embeddings [N, D] into speakers; returns labels 0..k-1 ordered by
-    first appearance.
+# HMM resegmentation: emission = _HMM_SCALE * cosine(window, speaker centroid) (centred space);
+# the speaker stays with probability _STAY_IN_REGION between windows of one speech region and
+# _STAY_AT_PAUSE across a pause.
+_HMM_SCALE = 10.0
+_STAY_IN_REGION = 0.98
+_STAY_AT_PAUSE = 0.8
+_HMM_ROUNDS = 10
+# k: the fewest speakers whose silhouette is within this of the best one (parsimony: two
+# similar voices otherwise often come out as three or more near-equal clusters)
+_SILHOUETTE_SLACK = 0.05
 
-    One average-linkage tree on cosine distance (scipy) is cut at every k in the allowed
-    range; the k with the best silhouette wins. Then clusters holding less than
-    ``min_speaker_s`` seconds or ``min_speaker_share`` of the speech are merged into their
-    nearest neighbour, and clusters whose centroids are closer than ``threshold`` merge, both
-    never below ``min_speakers``. Large inputs (> 2000 windows) are first reduced to 400
-    k-means centroids, so memory stays small for hour-long audio.
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
+
+
+def _chunks(region_ids: np.ndarray, size: int) -> np.ndarray:
+    """Chunk id of each window: runs of at most ``size`` consecutive windows of one region."""
+    n = len(region_ids)
+    out = np.zeros(n, dtype=int)
+    cur, count = 0, 0
+    for i in range(1, n):
+        count += 1
+        if region_ids[i] != region_ids[i - 1] or count >= size:
+            cur += 1
+            count = 0
+        out[i] = cur
+    return out
+
+
+def _viterbi(ll: np.ndarray, same_region: np.ndarray) -> np.ndarray:
+    """Best state path for emissions ``ll`` [N, K]; ``same_region[i]``: window i and i-1 are in
+    one speech region."""
+    n, k = ll.shape
+    if k == 1:
+        return np.zeros(n, dtype=int)
+    trans = {}
+    for flag, stay in ((True, _STAY_IN_REGION), (False, _STAY_AT_PAUSE)):
+        t = np.full((k, k), np.log((1.0 - stay) / (k - 1)))
+        np.fill_diagonal(t, np.log(stay))
+        trans[flag] = t
+    back = np.zeros((n, k), dtype=np.int32)
+    score = ll[0].copy()
+    for i in range(1, n):
+        cand = score[:, None] + trans[bool(same_region[i])]
+        back[i] = np.argmax(cand, axis=0)
+        score = cand[back[i], np.arange(k)] + ll[i]
+    path = np.zeros(n, dtype=int)
+    path[-1] = int(np.argmax(score))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return path
+
+
+def _resegment(z: np.ndarray, lab: np.ndarray, region_ids: np.ndarray, min_k: int) -> np.ndarray:
+    """Alternate Viterbi labelling and centroid re-estimation (a few rounds); a round that
+    would leave fewer than ``min_k`` speakers is not taken.
+
+    ``z``: centred, *not* re-normalised embeddings: a window near the recording's mean (an
+    ambiguous one) has a small norm and weak emissions, so the continuity prior decides it."""
+    same = np.concatenate([[False], region_ids[1:] == region_ids[:-1]])
+    zs = z / max(float(np.median(np.linalg.norm(z, axis=1))), 1e-8)
+    for _ in range(_HMM_ROUNDS):
+        ks = np.unique(lab)
+        if len(ks) < 2:
+            return lab
+        cents = _centroids(z, lab, ks)
+        new = ks[_viterbi(_HMM_SCALE * (zs @ cents.T), same)]
+        if np.array_equal(new, lab) or len(np.unique(new)) < min_k:
+            break
+        lab = new
+    return lab
+
+
+def cluster_embeddings(
+    embs: np.ndarray, durations: np.ndarray, opts: DiarizeOptions, region_ids=None
+) -> np.ndarray:
+    """Cluster speaker embeddings [N, D] (in time order) into speakers; returns labels 0..k-1
+    ordered by first appearance.
+
+    Args:
+        embs: one embedding per window.
+        durations: seconds of time each window labels (weights).
+        opts: speaker bounds, ``threshold``, ``chunk_windows``, ``resegment``...
+        region_ids: speech region of each window (windows of one region are contiguous);
+            ``None``: every window is its own region (no chunking, no continuity prior).
+
+    Steps (module docstring): centre and re-normalise; average chunks of consecutive windows;
+    one average-linkage tree on cosine distance (scipy) cut at every k in the allowed range,
+    best silhouette wins; HMM resegmentation of the windows; clusters with less than
+    ``min_speaker_s`` seconds or ``min_speaker_share`` of the speech merge into their nearest
+    neighbour, and clusters whose raw centroids are closer than ``threshold`` merge, both never
+    below ``min_speakers``. More than 2000 chunks are first reduced to 400 k-means centroids,
+    so memory stays small for hour-long audio.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from sklearn.cluster import KMeans
@@ -227,35 +470,50 @@ def cluster_embeddings(embs: np.ndarray, durations: np.ndarray, opts: DiarizeOpt
     lo, hi = opts.bounds
     if n == 1 or hi == 1:
         return np.zeros(n, dtype=int)
-    x = embs / np.maximum(np.linalg.norm(embs, axis=1, keepdims=True), 1e-8)
+    x = _unit(np.asarray(embs, dtype=np.float64))
     weights = np.asarray(durations, dtype=np.float64)
-    assign = np.arange(n)
-    if n > 2000:
-        km = KMeans(n_clusters=400, n_init=1, random_state=0).fit(x, sample_weight=weights)
+    rids = np.arange(n) if region_ids is None else np.asarray(region_ids)
+    z = x - np.average(x, axis=0, weights=weights if weights.sum() > 0 else None)
+    chunk = _chunks(rids, opts.chunk_windows)
+    m = int(chunk[-1]) + 1
+    zc = _unit(
+        np.stack([np.bincount(chunk, weights=z[:, j], minlength=m) for j in range(z.shape[1])], axis=1)
+    )
+    wc = np.bincount(chunk, weights=weights, minlength=m)
+    assign = np.arange(m)
+    if m > 2000:
+        km = KMeans(n_clusters=400, n_init=1, random_state=0).fit(zc, sample_weight=wc)
         assign = km.labels_
-        x = km.cluster_centers_ / np.maximum(np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-8)
-        weights = np.bincount(assign, weights=durations, minlength=len(x))
-    m = len(x)
-    tree = linkage(x, method="average", metric="cosine")
+        zc = _unit(km.cluster_centers_)
+    m2 = len(zc)
+    if m2 < 2:
+        return np.zeros(n, dtype=int)
+    tree = linkage(zc, method="average", metric="cosine")
 
     def cut(k: int) -> np.ndarray:
         return fcluster(tree, t=k, criterion="maxclust") - 1
 
     if lo == hi:
-        lab = cut(min(lo, m))
+        lab_c = cut(min(lo, m2))
     else:
-        best, best_sil = None, -2.0
-        for k in range(max(2, lo), min(hi, m - 1) + 1):
+        cands = []
+        for k in range(max(2, lo), min(hi, m2 - 1) + 1):
             lab_k = cut(k)
-            if len(np.unique(lab_k)) < 2:
-                continue
-            sil = silhouette_score(x, lab_k, metric="cosine")
-            if sil > best_sil:
-                best, best_sil = lab_k, sil
-        lab = best if best is not None else cut(min(max(lo, 1), m))
-        lab = _merge_small(x, lab, weights, opts, lo)
-        lab = _merge_close(x, lab, opts.threshold, lo)
-    lab = lab[assign]
+            if len(np.unique(lab_k)) >= 2:
+                cands.append((silhouette_score(zc, lab_k, metric="cosine"), lab_k))
+        if cands:
+            best_sil = max(sil for sil, _ in cands)
+            lab_c = next(lab_k for sil, lab_k in cands if sil >= best_sil - _SILHOUETTE_SLACK)
+        else:
+            lab_c = cut(min(max(lo, 1), m2))
+    lab = lab_c[assign][chunk]
+    if opts.resegment:
+        lab = _resegment(z, lab, rids, lo)
+    if lo != hi:
+        merged = _merge_close(x, _merge_small(x, lab, weights, opts, lo), opts.threshold, lo)
+        if opts.resegment and len(np.unique(merged)) < len(np.unique(lab)):
+            merged = _resegment(z, merged, rids, lo)
+        lab = merged
     order: dict[int, int] = {}
     for v in lab:
         order.setdefault(int(v), len(order))
@@ -263,8 +521,7 @@ def cluster_embeddings(embs: np.ndarray, durations: np.ndarray, opts: DiarizeOpt
 
 
 def _centroids(x: np.ndarray, lab: np.ndarray, ks: np.ndarray) -> np.ndarray:
-    c = np.stack([x[lab == k].mean(0) for k in ks])
-    return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-8)
+    return _unit(np.stack([x[lab == k].mean(0) for k in ks]))
 
 
 def _merge_small(x: np.ndarray, lab: np.ndarray, w: np.ndarray, opts: DiarizeOptions, lo: int) -> np.ndarray:
@@ -303,7 +560,7 @@ def diarize(
     audio: np.ndarray,
     regions: list[tuple[float, float]],
     opts: DiarizeOptions | None = None,
-    hook=None,
+    hook: Hook | None = None,
     encoder=None,
     pyannote_pipeline=None,
 ) -> list[Turn]:
@@ -311,26 +568,9 @@ def diarize(
 
     ``encoder`` / ``pyannote_pipeline``: loaded models to reuse (see
     :func:`asr.pipeline.load_front_end`); ``None`` loads what the backend needs for this call.
-    ``hook(step, completed, total)`` gets pyannote's steps."""
-    opts = opts or DiarizeOptions()
-    if opts.backend == "none":
-        return [(s, e, "SPEAKER_00") for s, e in regions]
-    if opts.backend == "pyannote":
-        from asr.diarize_pyannote import PyannoteOptions, diarize_pyannote
+    ``hook(step, completed, total)`` gets the backend's steps (pyannote's, or ``cluster``)."""
+    from asr.diarizer import make_diarizer
 
-        return diarize_pyannote(
-            audio,
-            PyannoteOptions(
-                pipeline=opts.pyannote_pipeline,
-                token=opts.pyannote_token,
-                allow_download=opts.allow_download,
-                num_speakers=opts.num_speakers,
-                min_speakers=None if opts.num_speakers else opts.min_speakers,
-                max_speakers=None if opts.num_speakers else opts.max_speakers,
-            ),
-            hook=hook,
-            pipeline=pyannote_pipeline,
-        )
-    d = EmbeddingDiarizer(opts, encoder=encoder)
+    d = make_diarizer(opts or DiarizeOptions(), encoder=encoder, pyannote_pipeline=pyannote_pipeline)
     d.add(audio, regions)
-    return d.finish()
+    return d.finish(hook)

@@ -8,7 +8,9 @@ kept). Window edges are moved to the start of the last speech region when speech
 the edge, so words are not cut. Clustering runs once at the end, then words are assigned to
 speakers and grouped into segments; for calls, speakers get roles.
 
-With the ``pyannote`` diarizer the whole signal is held in memory (pyannote needs it).
+Every diarizer backend sits behind :class:`asr.diarizer.Diarizer` (``add`` per window,
+``finish(hook)`` once); with ``pyannote`` the whole signal is held in memory (pyannote needs
+it).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import numpy as np
 
 from asr.assign import words_to_segments
 from asr.audio import SAMPLE_RATE, probe, stream_audio
-from asr.diarize import DiarizeOptions, EmbeddingDiarizer, diarize, load_encoder
+from asr.diarize import DiarizeOptions, load_encoder
+from asr.diarizer import make_diarizer
 from asr.progress import Hook, call_hook, prefixed
 from asr.recognize import AsrBackend, AsrOptions, make_backend
 from asr.roles import RoleOptions, label_roles
@@ -185,27 +188,15 @@ def _transcribe(source, opts: PipelineOptions, hook: Hook | None, models: FrontE
         name, total = Path(source).name, info.duration or 0.0
         blocks = stream_audio(info, SAMPLE_RATE, block_seconds=opts.window_s)
 
-    use_pyannote = opts.diarize.backend == "pyannote"
-    if use_pyannote and models.pyannote is None:  # a wrong pipeline fails now, not after the ASR pass
-        from asr.diarize_pyannote import check_source
-
-        check_source(opts.diarize.pyannote_pipeline, allow_download=opts.diarize.allow_download)
     backend = models.asr
-    diarizer = (
-        EmbeddingDiarizer(opts.diarize, encoder=models.encoder)
-        if opts.diarize.backend == "embedding"
-        else None
-    )
-    kept: list[np.ndarray] = []  # whole signal, pyannote only
+    # a wrong pyannote pipeline fails here, before the ASR pass
+    diarizer = make_diarizer(opts.diarize, encoder=models.encoder, pyannote_pipeline=models.pyannote)
     words: list[Word] = []
-    regions_all: list[tuple[float, float]] = []
     language = opts.asr.language
     carry = np.zeros(0, np.float32)
     offset = 0.0  # absolute time of carry[0]
     done = 0.0
     for block, last in _lookahead(iter(blocks)):
-        if use_pyannote:
-            kept.append(block)
         buf = np.concatenate([carry, block]) if carry.size else block
         regions = detect_speech(buf, opts.vad, model=models.vad)
         cut = len(buf)
@@ -220,9 +211,7 @@ def _transcribe(source, opts: PipelineOptions, hook: Hook | None, models: FrontE
             w, lang = backend.recognize(buf, regions, offset=offset)
             words.extend(w)
             language = language or lang
-            if diarizer is not None:
-                diarizer.add(buf, regions, offset=offset)
-            regions_all.extend((s + offset, e + offset) for s, e in regions)
+        diarizer.add(buf[:cut], regions, offset=offset)
         carry = buf[cut:].copy() if cut < len(buf) else np.zeros(0, np.float32)
         offset += cut / SAMPLE_RATE
         done += block.size / SAMPLE_RATE
@@ -231,22 +220,7 @@ def _transcribe(source, opts: PipelineOptions, hook: Hook | None, models: FrontE
     duration = done
     if hook:
         hook("diarize", 0, 1)
-    if opts.diarize.backend == "embedding":
-        turns = diarizer.finish()
-    elif use_pyannote:
-        turns = (
-            diarize(
-                np.concatenate(kept),
-                regions_all,
-                opts.diarize,
-                hook=prefixed(hook, "diarize"),
-                pyannote_pipeline=models.pyannote,
-            )
-            if kept
-            else []
-        )
-    else:
-        turns = [(s, e, "SPEAKER_00") for s, e in regions_all]
+    turns = diarizer.finish(prefixed(hook, "diarize"))
     if hook:
         hook("diarize", 1, 1)
     segs = words_to_segments(words, turns, max_gap=opts.max_gap)

@@ -6,6 +6,9 @@
 #                     meeteval (cpWER)
 #   python3-venv      `python3 -m venv` on Debian's own Python
 #   chromium          headless browser for the app's browser test (driven by Playwright)
+#   asterisk-core-sounds-fr-wav, asterisk-prompt-fr-armelle   real recorded French voices (two
+#                     women, 8 kHz telephone prompts) for tests/asr/test_real_voices.py and
+#                     benchmarks/bench_real_voices.py (data_cards/real_voices.md)
 set -euo pipefail
 PY=${PYTHON:-python3}
 need=()
@@ -13,6 +16,8 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
 command -v chromium >/dev/null || need+=(chromium)
+[ -d /usr/share/asterisk/sounds/fr_CA_f_June ] || need+=(asterisk-core-sounds-fr-wav)
+[ -e /usr/share/asterisk/sounds/fr/agent-pass.gsm ] || need+=(asterisk-prompt-fr-armelle)
 command -v cc >/dev/null || need+=(build-essential)
 if ! "$PY" -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
   need+=(python3-dev)
