@@ -102,7 +102,12 @@ def ray_engine(
         if started:
             kw = {"address": address} if address else {"num_cpus": workers, "include_dashboard": False}
             ray.init(ignore_reinit_error=True, log_to_driver=False, logging_level=logging.WARNING, **kw)
-        Worker = ray.remote(num_cpus=1)(_Worker)
+        # the driver's OpenMP thread count, set before the worker starts (Ray's default of 1 changes
+        # the order of CTranslate2's reductions, hence near-tied beams on poor audio)
+        import os
+
+        omp = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count() or 1)
+        Worker = ray.remote(num_cpus=1, runtime_env={"env_vars": {"OMP_NUM_THREADS": omp}})(_Worker)
         n = max(1, min(workers, len(plan.todo)))
         actors = [Worker.remote(opts, formats, report, key_path, job_name, audio, 1) for _ in range(n)]
         failed_rows: dict[str, dict] = {}

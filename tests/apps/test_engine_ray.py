@@ -29,10 +29,11 @@ def _rows(out):
     return {r["output"]: r for r in csv.DictReader((out / "index.csv").open())}
 
 
-def test_ray_two_workers_match_the_local_engine(tmp_path, capsys):
+def test_ray_two_workers_match_the_local_engine(tmp_path, capsys, medkit_dir):
     simsamu = shared("simsamu")
     d = tmp_path / "in"
     d.mkdir()
+    shutil.copy(medkit_dir / "dialog.ogg", d / "dialog.ogg")  # audio too: Whisper in the workers
     for rec in sorted(p for p in simsamu.iterdir() if p.is_dir())[:4]:
         shutil.copy(rec / f"{rec.name}.json", d / f"{rec.name}.json")
     (d / "cassé.json").write_text('{"segments": [{"start": "x"}]}')
@@ -42,7 +43,7 @@ def test_ray_two_workers_match_the_local_engine(tmp_path, capsys):
     rc = cli(["-q", "process", str(d), "--out", str(ray_out), "--engine", "ray", "--workers", "2"])
     err = capsys.readouterr().err
     assert rc == 1, err
-    assert "4 traité(s)" in err and "1 en échec" in err and "cassé.json" in err
+    assert "5 traité(s)" in err and "1 en échec" in err and "cassé.json" in err
     rows_local, rows_ray = _rows(local), _rows(ray_out)
     assert rows_ray.keys() == rows_local.keys()
     for k, r in rows_ray.items():
@@ -58,8 +59,8 @@ def test_ray_two_workers_match_the_local_engine(tmp_path, capsys):
         msg_r = json.loads((ray_out / f"{stem}.rs-eda.json").read_text())
         assert _untimed(msg_r) == _untimed(msg_l)  # the messages' own creation times differ, nothing else
     manifest = json.loads((ray_out / "manifest.json").read_text())["entries"]
-    assert len(manifest) == 4
+    assert len(manifest) == 5
     # a rerun resumes: nothing left but the broken file
     rc = cli(["-q", "process", str(d), "--out", str(ray_out), "--engine", "ray", "--workers", "2"])
     err = capsys.readouterr().err
-    assert rc == 1 and "0 traité(s), 4 ignoré(s)" in err
+    assert rc == 1 and "0 traité(s), 5 ignoré(s)" in err
