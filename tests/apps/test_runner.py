@@ -8,6 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from apps.cli import main as cli
 from apps.runner import expand_inputs
 from asr.transcript import Segment, Transcript, read_transcript, write_transcript
