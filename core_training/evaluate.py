@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 __all__ = ["perplexity", "count_parameters", "generation_speed", "peak_rss_mb", "forgetting_report"]
 
 
-
 def _windows(ids: list[int], block_size: int, context: int) -> list[tuple[list[int], int]]:
     """Cut a document's token ids into ``(window, n_scored)`` pairs.
 

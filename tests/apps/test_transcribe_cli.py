@@ -34,7 +34,9 @@ def test_batch_mixed_directory(tmp_path, medkit_dir, capsys):
     assert "notes.wav" in err and "cannot decode audio" in err
     assert "empty.mp3" in err and "empty file" in err
     assert "missing.wav" in err and "introuvable" in err
-    names = sorted(p.name for p in out.iterdir() if p.name not in ("manifest.json", "index.csv", "index.jsonl"))
+    names = sorted(
+        p.name for p in out.iterdir() if p.name not in ("manifest.json", "index.csv", "index.jsonl")
+    )
     assert names == sorted(
         f"{s}.{f}" for s in ("dialog", "silence") for f in ("json", "rttm", "srt", "vtt", "txt")
     )
