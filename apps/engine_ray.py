@@ -44,6 +44,10 @@ def check_settings(opts, audio: bool) -> None:
         from core_training.models import resolve_model
 
         resolve_model(opts.llm_model)
+    if opts.needs_samu_model and opts.samu_adapter:
+        from samu.model import read_adapter_metadata
+
+        read_adapter_metadata(Path(opts.samu_adapter))
 
 
 class _Worker:

@@ -91,6 +91,8 @@ class ProcessOptions:
         summary: summary options, or ``None`` for no summary.
         llm_model: the LLM for ``extractor="llm"`` or ``summary.method="llm"`` (bundled name,
             directory or hub id; ``None`` = the bundled default).
+        samu_adapter: the SAMU model for ``extractor="model"|"hybrid"`` (a directory written by
+            ``llm4all train-samu``; ``None`` = the adapter shipped in ``samu/adapters``).
         pseudonymize: pseudonymise the transcript (needs a key store) before the form and summary.
         org: the sending organisation id of the RS-EDA message.
     """
@@ -101,6 +103,7 @@ class ProcessOptions:
     extractor: str = "rules"
     summary: Any = "default"  # SummaryOptions | None; "default" = SummaryOptions(kind=kind)
     llm_model: str | None = None
+    samu_adapter: str | None = None
     pseudonymize: bool = False
     org: str = "fr.health.samu000"
 
@@ -122,6 +125,10 @@ class ProcessOptions:
             raise ValueError(f"ProcessOptions.summary must be SummaryOptions or None, got {self.summary!r}")
         if self.front_end is None:
             object.__setattr__(self, "front_end", front_end_options(self.kind))
+
+    @property
+    def needs_samu_model(self) -> bool:
+        return self.kind == "call" and self.form and self.extractor in ("model", "hybrid")
 
     @property
     def needs_llm(self) -> bool:
@@ -161,11 +168,13 @@ class Models:
     Attributes:
         front_end: the speech front end (``None`` when no audio is expected).
         llm: the LLM (:class:`core_training.generate.LocalLLM`) when an option needs one.
+        samu_model: the SAMU model (:class:`samu.model.SamuModel`) for the model/hybrid extractors.
         lock: one call at a time per handle (a Gradio queue or a Ray actor holds one handle).
     """
 
     front_end: FrontEnd | None = None
     llm: Any = None
+    samu_model: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -192,7 +201,12 @@ def load_models(opts: ProcessOptions, *, audio: bool = True, hook: Hook | None =
         except OSError as e:
             raise RuntimeError(f"cannot load the LLM {opts.llm_model or 'gemma3-270m'}: {e}") from e
         call_hook(hook, "llm", 1, 1)
-    return Models(front_end=fe, llm=llm)
+    samu_model = None
+    if opts.needs_samu_model:
+        from samu.model import load_samu_model
+
+        samu_model = load_samu_model(opts.samu_adapter, hook=prefixed(hook, "samu-model"))
+    return Models(front_end=fe, llm=llm, samu_model=samu_model)
 
 
 @dataclass(frozen=True)
@@ -324,7 +338,8 @@ def _process(source, opts: ProcessOptions, models: Models, hook: Hook | None, ke
         from samu.export import to_rs_eda, validate_rs_eda
 
         call_hook(hook, "form", 0, 1)
-        form = extract_form(t, opts.extractor, llm=models.llm, hook=prefixed(hook, "form"))
+        form_llm = models.samu_model if opts.needs_samu_model else models.llm
+        form = extract_form(t, opts.extractor, llm=form_llm, hook=prefixed(hook, "form"))
         ref = name if isinstance(source, Transcript) else str(Path(source).resolve())
         msg = to_rs_eda(form, case_ref=ref, org=opts.org)
         errors = validate_rs_eda(msg)

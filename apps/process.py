@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-summary", action="store_true", help="sans résumé")
     p.add_argument("--no-report", action="store_true", help="sans rapport HTML")
     p.add_argument("--extractor", choices=EXTRACTORS, default="rules", help="extracteur de la fiche SAMU")
+    p.add_argument(
+        "--samu-adapter",
+        default=None,
+        metavar="DOSSIER",
+        help="pour --extractor model|hybrid : un dossier écrit par llm4all train-samu "
+        "(défaut : l'adaptateur livré, samu/adapters/samu-gemma3-270m-lora)",
+    )
     p.add_argument("--summary-method", choices=METHODS, default="extractive", help="méthode de résumé")
     p.add_argument("--max-words", type=int, default=None, help="longueur maximale du résumé en mots")
     p.add_argument(
@@ -192,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             extractor=a.extractor,
             summary=summary,
             llm_model=a.llm,
+            samu_adapter=a.samu_adapter,
             pseudonymize=bool(a.pseudonymize_key),
             org=a.org,
         )
@@ -199,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return usage_error(e)
     if a.llm and not opts.needs_llm:
         return usage_error("--llm ne sert qu'avec --extractor llm ou --summary-method llm")
+    if a.samu_adapter and not opts.needs_samu_model:
+        return usage_error("--samu-adapter ne sert qu'avec --extractor model ou hybrid")
     return run_job(a, opts, "process", formats, report=not a.no_report)
 
 

@@ -30,12 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--extractor",
         choices=EXTRACTORS,
         default="rules",
-        help="rules (défaut, sans modèle) ou llm (modèle de langue, décodage contraint au schéma)",
+        help="rules (défaut, sans modèle), llm (modèle de langue, décodage contraint au schéma), "
+        "model (modèle SAMU entraîné : score des valeurs) ou hybrid (modèle SAMU pour les champs de "
+        "classement appuyés par la transcription, règles pour le reste)",
     )
     p.add_argument(
         "--model",
         default=None,
-        help="pour --extractor llm : gemma3-270m (défaut), smollm2, ou un dossier de modèle transformers",
+        help="pour --extractor llm : gemma3-270m (défaut), smollm2, ou un dossier de modèle transformers ; "
+        "pour --extractor model|hybrid : un dossier écrit par llm4all train-samu (défaut : l'adaptateur "
+        "livré, samu/adapters/samu-gemma3-270m-lora)",
     )
     p.add_argument(
         "--pseudonymize-key",
@@ -61,15 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     from apps.runner import usage_error
 
     a = build_parser().parse_args(argv)
-    if a.model and a.extractor != "llm":
-        return usage_error("--model ne sert qu'avec --extractor llm")
+    if a.model and a.extractor == "rules":
+        return usage_error("--model ne sert qu'avec --extractor llm, model ou hybrid")
     try:
         opts = ProcessOptions(
             kind="call",
             form=True,
             extractor=a.extractor,
             summary=None,
-            llm_model=a.model,
+            llm_model=a.model if a.extractor == "llm" else None,
+            samu_adapter=a.model if a.extractor in ("model", "hybrid") else None,
             pseudonymize=bool(a.pseudonymize_key),
             org=a.org,
         )

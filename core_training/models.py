@@ -103,21 +103,35 @@ def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     _detach_gguf_quantizer(model)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         (tmp / "llm4all_source.json").write_text(
             json.dumps({"gguf": str(gguf), "size": gguf.stat().st_size}, allow_nan=False)
         )
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+
+    write_dir_atomic(out_dir, write)
+    return out_dir
+
+
+def write_dir_atomic(final: Path, write) -> Path:
+    """Fill a directory with ``write(tmp)`` in a temporary sibling, then rename it to ``final``.
+
+    A reader never sees a half-written directory; an interrupted write leaves ``final`` as it was.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="." + final.name + ".", dir=final.parent))
+    try:
+        write(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+    return final
 
 
 def bundled_model_dir(name: str) -> Path:

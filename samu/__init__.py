@@ -17,7 +17,7 @@ from datetime import date
 from asr.transcript import Transcript
 from samu.schema import CallForm
 
-EXTRACTORS = ("rules", "llm")
+EXTRACTORS = ("rules", "llm", "model", "hybrid")
 
 
 def extract_form(
@@ -37,6 +37,17 @@ def extract_form(
         from samu.rules import extract_rules
 
         return extract_rules(transcript, hook=hook, call_date=call_date)
+    if extractor in ("model", "hybrid"):
+        from samu.model import SamuModel, extract_hybrid, extract_model
+
+        if not isinstance(llm, SamuModel):
+            raise ValueError(
+                f"the {extractor} extractor needs a SAMU model (samu.model.load_samu_model()), "
+                f"got {type(llm).__name__}"
+            )
+        if extractor == "model":
+            return extract_model(transcript, llm, hook=hook)
+        return extract_hybrid(transcript, llm, hook=hook, call_date=call_date)
     if llm is None:
         raise ValueError("the llm extractor needs an llm (a callable or core_training.generate.LocalLLM)")
     from samu.llm import extract_llm

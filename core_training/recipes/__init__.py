@@ -23,6 +23,7 @@ RECIPES: dict[str, tuple[str, str]] = {
     "grow": ("core_training.recipes.grow", "GrowConfig"),
     "lora": ("core_training.recipes.lora", "LoraConfig"),
     "perplexity": ("core_training.recipes.perplexity", "PerplexityConfig"),
+    "train-samu": ("core_training.recipes.train_samu", "TrainSamuConfig"),
 }
 
 
