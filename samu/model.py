@@ -32,7 +32,6 @@ the hash stored at training time, cached in ``~/.cache/llm4all``). Nothing is do
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -44,6 +43,11 @@ from typing import Any
 
 from asr.progress import Hook, call_hook
 from asr.transcript import Transcript
+
+# the trimmed-base rebuild and the hashes live in core_training.trimmed; re-exported here
+from core_training.trimmed import TRIM_MARKER as _TRIM_MARKER  # noqa: F401
+from core_training.trimmed import file_sha256, kept_ids_sha256, model_sha256  # noqa: F401
+from core_training.trimmed import load_trimmed_base as load_base  # noqa: F401
 from samu.schema import (
     CALLER_TYPES,
     DECISION_TYPES,
@@ -85,7 +89,6 @@ META_FILE = "samu_model.json"
 KEEP_FILE = "vocab_keep.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 META_FORMAT = 1
-_TRIM_MARKER = "llm4all_trim.json"
 
 
 # --------------------------------------------------------------------------- what is scored
@@ -633,117 +636,7 @@ class skip_bottom:
 
 
 # --------------------------------------------------------------------------- files and hashes
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def model_sha256(model, tokenizer=None) -> str:
-    """SHA-256 of a model's parameters (sorted names, dtypes, shapes, values) and, when given,
-    its tokenizer's vocabulary: the identity of a rebuilt base model."""
-    import torch
-
-    h = hashlib.sha256()
-    params = dict(model.named_parameters())
-    for name in sorted(params):
-        t = params[name].detach().cpu().contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
-        if t.numel():
-            h.update(memoryview(t.reshape(-1).view(torch.uint8).numpy()))
-    if tokenizer is not None:
-        vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
-        h.update(json.dumps(vocab, ensure_ascii=False).encode())
-    return h.hexdigest()
-
-
-def kept_ids_sha256(kept_ids: Sequence[int]) -> str:
-    return hashlib.sha256(json.dumps([int(i) for i in kept_ids]).encode()).hexdigest()
-
-
-def load_base(
-    base: str | os.PathLike,
-    kept_ids: Sequence[int] | None = None,
-    expected_sha256: str | None = None,
-    hook: Hook | None = None,
-):
-    """``(model, tokenizer)`` of the base model, vocabulary-trimmed to ``kept_ids`` when given.
-
-    The trim is rebuilt deterministically with :func:`core_training.trim_vocab.trim_vocabulary`
-    (the kept ids are those a trim on the training corpus produced), hashed with
-    :func:`model_sha256` and compared with ``expected_sha256``; the result is cached in
-    ``<cache>/<base>-trim-<ids hash>`` and re-hashed on every load (about a second for Gemma).
-
-    Raises:
-        ValueError: the rebuilt (or cached) trimmed base does not have the expected hash, or
-            the kept ids do not fit the base's vocabulary.
-    """
-    from asr.models import cache_dir
-    from core_training.models import load_causal_lm
-
-    if kept_ids is None:
-        call_hook(hook, "load", 0, 1)
-        model, tok = load_causal_lm(base)
-        call_hook(hook, "load", 1, 1)
-        if expected_sha256 and model_sha256(model, tok) != expected_sha256:
-            raise ValueError(f"base model {base}: its hash differs from the one the adapter was trained on")
-        return model, tok
-    kept = [int(i) for i in kept_ids]
-    key = kept_ids_sha256(kept)[:12]
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(str(base)).name) or "base"
-    cached = cache_dir() / f"{name}-trim-{key}"
-    marker = cached / _TRIM_MARKER
-    call_hook(hook, "load", 0, 3)
-    if marker.exists():
-        try:
-            info = json.loads(marker.read_text())
-        except (OSError, ValueError):
-            info = {}
-        if info.get("base") == str(base) and (not expected_sha256 or info.get("sha256") == expected_sha256):
-            model, tok = load_causal_lm(str(cached))
-            call_hook(hook, "load", 2, 3)
-            got = model_sha256(model, tok)
-            if got == info.get("sha256"):
-                call_hook(hook, "load", 3, 3)
-                return model, tok
-            log.warning("cached trimmed base %s is damaged (hash differs); rebuilding it", cached)
-    from core_training.trim_vocab import trim_vocabulary
-
-    model, tok = load_causal_lm(base)
-    call_hook(hook, "load", 1, 3)
-    if max(kept) >= model.get_input_embeddings().weight.shape[0]:
-        raise ValueError(f"base model {base}: the adapter's kept token ids do not fit its vocabulary")
-    model, tok, info = trim_vocabulary(model, tok, [""], extra_tokens=kept)
-    if info["kept_ids"] != kept:
-        raise ValueError(
-            f"base model {base}: trimming to the adapter's {len(kept)} token ids kept {info['new_vocab']} "
-            "(a different tokenizer than the one the adapter was trained with)"
-        )
-    got = model_sha256(model, tok)
-    call_hook(hook, "load", 2, 3)
-    if expected_sha256 and got != expected_sha256:
-        raise ValueError(
-            f"base model {base} trimmed to the adapter's vocabulary has SHA-256 {got[:16]}..., "
-            f"expected {expected_sha256[:16]}... (a different Gemma wheel or conversion than at training)"
-        )
-
-    from core_training.models import write_dir_atomic
-
-    def write(d: Path) -> None:
-        model.save_pretrained(d, safe_serialization=True)
-        tok.save_pretrained(d)
-        (d / _TRIM_MARKER).write_text(json.dumps({"base": str(base), "sha256": got, "kept": len(kept)}))
-
-    try:
-        write_dir_atomic(cached, write)
-    except OSError as e:  # a read-only cache is not fatal: the model is in memory
-        log.warning("could not cache the trimmed base in %s: %s", cached, e)
-    call_hook(hook, "load", 3, 3)
-    return model, tok
+# (file_sha256, model_sha256, kept_ids_sha256, load_base: see core_training.trimmed)
 
 
 def save_adapter(
