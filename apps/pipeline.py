@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from asr.language import language_warning
 from asr.pipeline import FrontEnd, PipelineOptions
 from asr.progress import Hook, call_hook, prefixed
 from asr.transcript import (
@@ -326,6 +327,8 @@ def _process(source, opts: ProcessOptions, models: Models, hook: Hook | None, ke
         name = Path(source).name
     if not t.segments and ((opts.kind == "call" and opts.form) or opts.summary is not None):
         raise ValueError(f"{name} : transcription vide (aucune parole) : ni fiche ni résumé possibles")
+    if (lang_warning := language_warning(t)) is not None:
+        warnings.append(lang_warning)
     if opts.kind == "call" and len(t.speakers) < 2:
         warnings.append("un seul locuteur détecté : rôles régulateur/appelant incertains")
     if opts.pseudonymize:

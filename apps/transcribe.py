@@ -148,6 +148,8 @@ def run(a: argparse.Namespace) -> int:
 
     def render(path: Path, stem: str, hook):
         r = process(path, opts, models["m"], hook)
+        for w in r.warnings:
+            log.warning("%s : %s", path.name, w)
         row = r.index_row()
         log.info(
             "%s: %d segments, %d speakers, %.1f s",

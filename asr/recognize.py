@@ -33,6 +33,36 @@ COMPUTE_TYPES = (
     "int16", "float16", "bfloat16", "float32",
 )  # fmt: skip
 GAP_SECONDS = 0.3  # silence inserted between concatenated speech regions
+MIN_RETRY_S = 1.0  # a speech region at least this long that got no word is decoded again
+
+
+MAX_REPEATS = 3  # a word or phrase said more often than this in a row is a decoding loop
+
+
+def drop_loops(words: list[Word], max_repeats: int = MAX_REPEATS, max_n: int = 4) -> list[Word]:
+    """Cut Whisper's repetition loops (``de l'entraînement de l'entraînement ...`` thirty times):
+    a run of one word or phrase (up to ``max_n`` words) repeated back to back keeps its first
+    ``max_repeats`` occurrences. Case and punctuation are ignored when comparing."""
+
+    def norm(w: Word) -> str:
+        return "".join(c for c in w.text.casefold() if c.isalnum())
+
+    out: list[Word] = []
+    keys: list[str] = []
+    for w in words:
+        out.append(w)
+        keys.append(norm(w))
+        for n in range(1, max_n + 1):
+            k = n * (max_repeats + 1)
+            if len(keys) >= k and all(keys[-k + j] == keys[-k + j % n] for j in range(k)):
+                del out[-n:], keys[-n:]
+                break
+    return out
+
+
+def _has_word_in(words: list[Word], region: tuple[float, float], offset: float) -> bool:
+    s, e = region[0] + offset, region[1] + offset
+    return any(w.end > s and w.start < e for w in words)
 
 
 @dataclass(frozen=True)
@@ -52,14 +82,31 @@ class AsrOptions:
         no_speech_threshold: Whisper skips a 30 s window whose no-speech probability is above
             this (and whose average log-probability is below -1); ``None`` never skips
             (the VAD already removed non-speech).
+        temperatures: faster-whisper only, sequential decoding: Whisper's temperature
+            fallback. A 30 s window is decoded at the first temperature (beam search at 0)
+            and re-decoded by sampling at the next ones while its output looks wrong
+            (compression ratio > 2.4: a repetition loop; average log-probability < -1).
+            ``(0.0,)`` never re-decodes.
         batch_size: faster-whisper only. ``0`` (default): sequential decoding with Whisper's
             temperature fallback (re-decodes a window whose output looks wrong). ``N >= 2``:
             speech is cut into chunks of at most 30 s at VAD boundaries and decoded N at a
             time (faster-whisper's batched pipeline, one temperature, no fallback): several
             times faster on long audio, same WER on clean speech, worse on very poor audio.
+        initial_prompt: faster-whisper only: text given to Whisper as previous context for
+            the first window (vocabulary help: ``"SMUR, dyspnée, Doliprane..."``); ``None``
+            (default: a SAMU vocabulary prompt raised WER on telephone prompts from 25.3 % to
+            43.0 %, mostly insertions; ``benchmarks/results/asr_vocab.json``).
+        hotwords: faster-whisper only: words to favour, given as a prompt on every window;
+            ``None`` (default: SAMU hotwords made WER worse still).
+        detect_language: run Whisper's language identification once per file (on the
+            first 30 s of speech; faster-whisper reads it from the first decoded window's
+            encoder output, no extra pass) even when ``language`` is forced, so that the
+            transcript reports the language actually spoken (``Transcript.detected_language``)
+            and a French call that is not in French can be flagged.
         seed: random seed of the temperature-fallback sampling (CTranslate2's global seed,
-            set before each call), so the same audio gives the same transcript; ``None``
-            leaves it alone.
+            set before each call), meant to make the same audio give the same transcript;
+            ``None`` leaves it alone. Caveat (measured): within one process a file that falls
+            back to sampling can still come out differently on a second call.
         allow_download: fetch a hub ``model`` that is not in the local Hugging Face cache
             (off by default: such a model fails at once with a ``ValueError``; see
             :func:`asr.models.resolve_hub_model`).
@@ -75,6 +122,10 @@ class AsrOptions:
     condition_on_previous_text: bool = False
     no_speech_threshold: float | None = 0.6
     batch_size: int = 0
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    detect_language: bool = True
     seed: int | None = 0
     allow_download: bool = False
 
@@ -101,6 +152,12 @@ class AsrOptions:
             )
         if self.batch_size < 0 or self.batch_size == 1:
             raise ValueError(f"AsrOptions.batch_size must be 0 (sequential) or >= 2, got {self.batch_size}")
+        if not isinstance(self.temperatures, tuple):
+            object.__setattr__(self, "temperatures", tuple(self.temperatures))
+        if not self.temperatures or any(not 0.0 <= t <= 1.0 for t in self.temperatures):
+            raise ValueError(
+                f"AsrOptions.temperatures must be a non-empty list of values in [0, 1], got {self.temperatures}"
+            )
         if self.no_speech_threshold is not None and not 0.0 <= self.no_speech_threshold <= 1.0:
             raise ValueError(
                 f"AsrOptions.no_speech_threshold must be in [0, 1] or None, got {self.no_speech_threshold}"
@@ -111,6 +168,19 @@ class AsrBackend(Protocol):
     def recognize(
         self, audio: np.ndarray, regions: list[tuple[float, float]], offset: float = 0.0
     ) -> tuple[list[Word], str | None]: ...
+
+    def detect_language(
+        self, audio: np.ndarray, regions: list[tuple[float, float]]
+    ) -> tuple[str, float] | None: ...
+
+
+LANGUAGE_ID_SECONDS = 30.0  # speech Whisper's language identification looks at (one window)
+
+
+def speech_head(audio: np.ndarray, regions: list[tuple[float, float]], seconds: float = LANGUAGE_ID_SECONDS):
+    """The first ``seconds`` of speech of ``audio``: its ``regions`` packed (see
+    :func:`pack_regions`) and cut to length; an empty array when there is none."""
+    return pack_regions(audio, regions).audio[: int(seconds * SAMPLE_RATE)]
 
 
 # --------------------------------------------------------------------------- region packing
@@ -204,30 +274,99 @@ class FasterWhisperBackend:
             raise RuntimeError(f"cannot load faster-whisper model {path!r}: {e}") from e
 
     def recognize(self, audio, regions, offset=0.0):
+        words, language, _ = self._recognize(audio, regions, offset, identify=False)
+        return words, language
+
+    def recognize_identify(self, audio, regions, offset=0.0):
+        """:meth:`recognize` plus Whisper's language identification on the first 30 s of
+        speech, read from the encoder output the decoding computes anyway (no extra encoder
+        pass): ``(words, language, (code, probability) or None)``."""
+        return self._recognize(audio, regions, offset, identify=True)
+
+    def _recognize(self, audio, regions, offset, identify):
         if self.opts.seed is not None:
             import ctranslate2
 
             ctranslate2.set_random_seed(self.opts.seed)
         if self.opts.batch_size >= 2:
-            return self._recognize_batched(audio, regions, offset)
+            detected = self.detect_language(audio, regions) if identify else None
+            return (*self._recognize_batched(audio, regions, offset), detected)
+        heard: list[tuple[str, float]] = []
+        words, language = self._decode(
+            audio,
+            regions,
+            offset,
+            self.opts.temperatures,
+            self.opts.no_speech_threshold,
+            heard if identify else None,
+        )
+        # Speech the VAD found but Whisper dropped whole: on poor audio every temperature of the
+        # fallback can fail its checks (a repetition loop at 0, noise when sampling), and the
+        # window is then thrown away as "no speech" -- a whole call came out empty that way.
+        # Such regions get one more, deterministic pass: beam search only, nothing skipped.
+        missed = [r for r in regions if r[1] - r[0] >= MIN_RETRY_S and not _has_word_in(words, r, offset)]
+        if missed and (len(self.opts.temperatures) > 1 or self.opts.no_speech_threshold is not None):
+            log.debug("%d speech regions without words: decoding them again at temperature 0", len(missed))
+            again, _ = self._decode(audio, missed, offset, (self.opts.temperatures[0],), None)
+            words = sorted(words + again, key=lambda w: (w.start, w.end))
+        # a loop can slip through when every temperature failed, and the second pass has no
+        # fallback at all
+        words = drop_loops(words)
+        if identify and not heard:  # nothing encoded, or a model without language tokens
+            return words, language, self.detect_language(audio, regions)
+        return words, language, heard[0] if heard else None
+
+    def _decode(self, audio, regions, offset, temperatures, no_speech_threshold, heard=None):
+        """One faster-whisper pass over the packed ``regions``. ``heard``: a list that receives
+        ``(code, probability)`` from the first encoded 30 s window (the first 30 s of speech)."""
         packed = pack_regions(audio, regions)
         if packed.audio.size == 0:
             return [], self.opts.language
+        if heard is None or not self.model.model.is_multilingual:
+            return self._transcribe_packed(packed, offset, temperatures, no_speech_threshold)
+        encode = self.model.encode
+
+        def encode_and_identify(features):
+            out = encode(features)
+            if not heard:
+                token, prob = self.model.model.detect_language(out)[0][0]
+                heard.append((token[2:-2], float(prob)))
+            return out
+
+        self.model.encode = encode_and_identify  # for this pass only (one file at a time)
+        try:
+            return self._transcribe_packed(packed, offset, temperatures, no_speech_threshold)
+        finally:
+            del self.model.encode
+
+    def _transcribe_packed(self, packed, offset, temperatures, no_speech_threshold):
         segments, info = self.model.transcribe(
             packed.audio,
             language=self.opts.language,
             task="transcribe",
             beam_size=self.opts.beam_size,
+            temperature=list(temperatures),
             word_timestamps=True,
             vad_filter=False,
             condition_on_previous_text=self.opts.condition_on_previous_text,
-            no_speech_threshold=self.opts.no_speech_threshold,
+            no_speech_threshold=no_speech_threshold,
+            initial_prompt=self.opts.initial_prompt,
+            hotwords=self.opts.hotwords,
         )
         raw = []
-        for seg in segments:
+        for seg in segments:  # lazy: decoding (and encoding) happens in this loop
             for w in seg.words or ():
                 raw.append((w.word, w.start, w.end, w.probability))
         return _words_back(packed.to_original, raw, offset), info.language
+
+    def detect_language(self, audio, regions):
+        """Whisper's language identification on the first 30 s of speech in ``regions``:
+        ``(code, probability)``, or ``None`` without speech or for an English-only model."""
+        head = speech_head(audio, regions)
+        if head.size == 0 or not self.model.model.is_multilingual:
+            return None
+        lang, prob, _ = self.model.detect_language(audio=head)
+        return lang, float(prob)
 
     def _recognize_batched(self, audio, regions, offset):
         from faster_whisper import BatchedInferencePipeline
@@ -349,19 +488,41 @@ class TransformersBackend:
 
     def _detect_language(self, audio: np.ndarray) -> str | None:
         """Most likely language code on the first 30 s (``None`` if the model can't say)."""
+        r = self._language_probs(audio)
+        return r[0] if r else None
+
+    def detect_language(self, audio, regions):
+        """Whisper's language identification on the first 30 s of speech in ``regions``:
+        ``(code, probability)``, or ``None`` without speech or language tokens."""
+        head = speech_head(audio, regions)
+        return self._language_probs(head) if head.size else None
+
+    def _language_probs(self, audio: np.ndarray) -> tuple[str, float] | None:
+        """One decoder step after ``<|startoftranscript|>``, softmax over the language tokens
+        only (as openai-whisper's ``detect_language``)."""
         import torch
 
+        tok = self.processor.tokenizer
+        lang_ids = getattr(self.model.generation_config, "lang_to_id", None) or {}
+        sot = tok.convert_tokens_to_ids("<|startoftranscript|>")
+        if not lang_ids or sot is None or sot == tok.unk_token_id:
+            return None
         feats = self.processor.feature_extractor(
-            audio[: 30 * SAMPLE_RATE], sampling_rate=SAMPLE_RATE, return_tensors="pt"
+            audio[: int(LANGUAGE_ID_SECONDS * SAMPLE_RATE)], sampling_rate=SAMPLE_RATE, return_tensors="pt"
         )
         try:
             with torch.inference_mode():
-                ids = self.model.detect_language(feats.input_features.to(self.model.device))
+                logits = self.model(
+                    input_features=feats.input_features.to(self.model.device, self.model.dtype),
+                    decoder_input_ids=torch.tensor([[sot]], device=self.model.device),
+                ).logits[0, -1]
         except Exception as e:  # model without language tokens
             log.debug("language detection failed: %s", e)
             return None
-        tok = self.processor.tokenizer.convert_ids_to_tokens(int(ids[0]))
-        return tok.strip("<|>") if tok else None
+        codes = list(lang_ids)
+        probs = torch.softmax(logits[[lang_ids[c] for c in codes]].float(), dim=-1)
+        i = int(torch.argmax(probs))
+        return codes[i].strip("<|>"), float(probs[i])
 
 
 def make_backend(opts: AsrOptions) -> AsrBackend:

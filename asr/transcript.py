@@ -149,6 +149,17 @@ class Transcript:
         turns: speaker turns from diarization ("who spoke when", no text), when known. They
             can differ from ``segments`` (runs of one speaker's recognised words): a turn
             where nothing was recognised still counts as speech. RTTM output uses them.
+        detected_language: the language Whisper hears in the audio (its own language
+            identification on the first 30 s of speech), whatever ``language`` was forced
+            to; ``None`` when not measured. ``language`` stays the language of the text
+            (the one decoding used): French forced on English speech gives ``language="fr"``
+            and ``detected_language="en"``.
+        language_probability: Whisper's probability of ``detected_language`` (0..1), or
+            ``None``.
+
+    JSON: ``detected_language`` / ``language_probability`` are written only when known, and
+    files without them read back as ``None`` (older files stay readable, older readers ignore
+    the new keys).
     """
 
     segments: tuple[Segment, ...] = ()
@@ -158,8 +169,14 @@ class Transcript:
     speakers: tuple[str, ...] = ()
     roles: dict[str, str] = field(default_factory=dict)
     turns: tuple[Segment, ...] = ()
+    detected_language: str | None = None
+    language_probability: float | None = None
 
     def __post_init__(self) -> None:
+        if self.language_probability is not None and not 0.0 <= self.language_probability <= 1.0:
+            raise ValueError(
+                f"Transcript.language_probability must be in [0, 1] or None, got {self.language_probability}"
+            )
         if not isinstance(self.segments, tuple):
             object.__setattr__(self, "segments", tuple(self.segments))
         if not isinstance(self.turns, tuple):
@@ -212,11 +229,17 @@ class Transcript:
             speakers=tuple(dict.fromkeys(m(s) for s in self.speakers)),
             roles={m(k): v for k, v in self.roles.items()},
             turns=tuple(replace(s, speaker=m(s.speaker)) for s in self.turns),
+            detected_language=self.detected_language,
+            language_probability=self.language_probability,
         )
 
     def to_dict(self) -> dict:
-        return {
-            "language": self.language,
+        d: dict = {"language": self.language}
+        if self.detected_language is not None:
+            d["detected_language"] = self.detected_language
+        if self.language_probability is not None:
+            d["language_probability"] = round(self.language_probability, 4)
+        return d | {
             "duration": None if self.duration is None else round(self.duration, 3),
             "source": self.source,
             "speakers": list(self.speakers),
@@ -239,6 +262,10 @@ class Transcript:
             speakers=tuple(d.get("speakers") or ()),
             roles=dict(d.get("roles") or {}),
             turns=tuple(Segment.from_dict(s) for s in d.get("turns") or ()),
+            detected_language=d.get("detected_language"),
+            language_probability=None
+            if d.get("language_probability") is None
+            else float(d["language_probability"]),
         )
 
 

@@ -110,3 +110,37 @@ def _get_ts(x, model, opts: VadOptions):
         min_silence_duration_ms=opts.min_silence_ms,
         speech_pad_ms=opts.speech_pad_ms,
     )
+
+
+def pad_regions(
+    regions: list[tuple[float, float]], pad: float, limit: float | None = None
+) -> list[tuple[float, float]]:
+    """Widen each (start, end) region by ``pad`` seconds on both sides, clipped to
+    ``[0, limit]``; where two padded regions would overlap, the pause between them is split
+    at its middle (they touch but stay two regions), as Silero's own ``speech_pad_ms`` does.
+
+    Args:
+        regions: sorted, non-overlapping (start, end) seconds.
+        pad: seconds added on each side (0 returns the regions unchanged).
+        limit: end of the audio the regions live in (``None``: no upper clip).
+    Returns:
+        sorted, non-overlapping regions, one per input region (empty ones dropped).
+    """
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}")
+    if pad == 0:
+        return [(s, e) for s, e in regions if limit is None or s < limit]
+    out: list[tuple[float, float]] = []
+    n = len(regions)
+    for i, (s, e) in enumerate(regions):
+        lo = max(0.0, s - pad)
+        hi = e + pad
+        if i > 0:
+            lo = max(lo, (regions[i - 1][1] + s) / 2)
+        if i + 1 < n:
+            hi = min(hi, (e + regions[i + 1][0]) / 2)
+        if limit is not None:
+            hi = min(hi, limit)
+        if hi > lo:
+            out.append((lo, hi))
+    return out

@@ -22,6 +22,9 @@ in total, peak RSS, and the ratio against ``ours``.
 
     .venv/bin/python benchmarks/bench_asr.py                       # everything (~30 min on 2 cores)
     .venv/bin/python benchmarks/bench_asr.py --speed-calls 2 --systems ours,openai-whisper
+    .venv/bin/python benchmarks/bench_asr.py --vocab-prompts 100 --vocab-configs none,initial_prompt
+    .venv/bin/python benchmarks/bench_asr.py --vocab-prompts 20 --vocab-configs none,hotwords
+    .venv/bin/python benchmarks/bench_asr.py --interleaved        # fair speed ratios on a busy machine
 
 Prints a table and writes ``benchmarks/results/asr.json``.
 """
@@ -44,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from asr.transcript import json_dumps_strict  # noqa: E402
+from asr.transcript import atomic_write_text, json_dumps_strict  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SYNTH = ROOT / "benchmarks" / "audio" / "synth_simsamu"
@@ -66,16 +69,16 @@ def _worker(system: str, manifest: Path, hyp_dir: Path, result: Path) -> None:
     warm = load_audio(ROOT / "examples" / "appel_exemple.ogg")[: 16000 * 6]  # first-call costs go to loading
     t0 = time.perf_counter()
     if system in ("ours", "ours-batched"):
-        from asr.pipeline import PipelineOptions, transcribe
-        from asr.recognize import AsrOptions, make_backend
+        from asr.pipeline import PipelineOptions, load_front_end, transcribe
+        from asr.recognize import AsrOptions
 
         opts = PipelineOptions(roles=True, asr=AsrOptions(batch_size=8 if system == "ours-batched" else 0))
-        make_backend(opts.asr)  # load the model (cached by the backend)
+        models = load_front_end(opts)  # once, as the reference's load_model (not timed per file)
 
         def run(path: str):
-            return transcribe(path, opts)
+            return transcribe(path, opts, models=models)
 
-        transcribe(warm, opts)
+        transcribe(warm, opts, models=models)
 
     elif system == "openai-whisper":
         import torch
@@ -161,11 +164,14 @@ def _run_system(system: str, files: list[dict], hyp_dir: Path, log) -> dict:
         ]
         log(f"running {system} on {len(files)} files ({sum(f['duration'] for f in files):.0f} s of audio)")
         t0 = time.perf_counter()
+        load_before = [round(x, 2) for x in os.getloadavg()]
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             raise RuntimeError(f"{system} failed:\n{p.stderr[-3000:]}")
         out = json.loads(res.read_text())
         out["wall_s"] = time.perf_counter() - t0
+        # 1/5/15-min load averages: speed figures from a busy machine are not comparable
+        out["load_avg"] = {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}
         return out
 
 
@@ -239,6 +245,176 @@ def _roles_on_hyps(hyp_dir: Path, ref_dir: Path, names: list[str]) -> dict:
     return {"speakers": tot, "correct": ok, "accuracy": round(ok / tot, 4) if tot else None}
 
 
+# --------------------------------------------------------------------------- interleaved
+
+
+def interleaved(paths: list[tuple[Path, str]], out: Path, log) -> dict:
+    """Same-moment comparison for a busy machine: each file is run by ``ours`` (the defaults),
+    ``openai-whisper`` and ``ours-before`` (no ASR padding, no language identification) in
+    turn, in one process with every model loaded once; per-file seconds, WER and 1-min load."""
+    import torch
+    import whisper
+
+    from asr.audio import load_audio
+    from asr.convert import cached_openai_whisper, load_openai_whisper
+    from asr.evaluate import word_errors
+    from asr.pipeline import PipelineOptions, load_front_end, transcribe
+    from asr.recognize import AsrOptions
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    ow = load_openai_whisper(cached_openai_whisper())
+    cfg = {
+        "ours": PipelineOptions(roles=True),
+        "ours-before": PipelineOptions(roles=True, asr_pad_s=0.0, asr=AsrOptions(detect_language=False)),
+    }
+    fe = load_front_end(cfg["ours"])
+    warm = load_audio(ROOT / "examples" / "appel_exemple.ogg")[: 16000 * 6]
+    transcribe(warm, cfg["ours"], models=fe)
+    ow.transcribe(warm, language="fr", beam_size=5, best_of=5, fp16=False)
+    rows = []
+    for path, ref in paths:
+        dur = len(load_audio(path)) / 16000
+        for system in ("ours", "openai-whisper", "ours-before"):
+            load1 = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            if system == "openai-whisper":
+                r = ow.transcribe(
+                    whisper.load_audio(str(path)),
+                    language="fr",
+                    beam_size=5,
+                    best_of=5,
+                    fp16=False,
+                    condition_on_previous_text=False,
+                )
+                text = " ".join(seg["text"].strip() for seg in r["segments"])
+            else:
+                fe.asr.opts = cfg[system].asr  # the loaded backend decodes with its own options
+                tr = transcribe(str(path), cfg[system], models=fe)
+                text = " ".join(" ".join(w.text for w in g.words) or g.text for g in tr.segments)
+            dt = time.perf_counter() - t0
+            e = word_errors(ref, text)
+            rows.append(
+                {"file": path.stem, "system": system, "audio_s": round(dur, 2), "proc_s": round(dt, 2),
+                 "errors": e.errors, "ref_words": e.ref_len, "load1": round(load1, 2)}
+            )  # fmt: skip
+            log(
+                f"  {path.stem} {system}: WER {100 * e.errors / e.ref_len:.1f} % in {dt:.1f} s (load {load1:.1f})"
+            )
+    res: dict = {"rows": rows, "systems": {}}
+    for system in ("ours", "openai-whisper", "ours-before"):
+        mine = {r["file"]: r for r in rows if r["system"] == system}
+        ours = {r["file"]: r for r in rows if r["system"] == "ours"}
+        res["systems"][system] = {
+            "wer": sum(r["errors"] for r in mine.values()) / sum(r["ref_words"] for r in mine.values()),
+            "proc_s": round(sum(r["proc_s"] for r in mine.values()), 2),
+            "total_x_ours": round(
+                sum(r["proc_s"] for r in mine.values()) / sum(r["proc_s"] for r in ours.values()), 2
+            ),
+            "median_file_x_ours": round(
+                statistics.median(mine[f]["proc_s"] / ours[f]["proc_s"] for f in mine), 2
+            ),
+        }
+    res["load1_range"] = [min(r["load1"] for r in rows), max(r["load1"] for r in rows)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json_dumps_strict(res, indent=1, ensure_ascii=False) + "\n")
+    return res
+
+
+def interleaved_table(res: dict) -> str:
+    lines = [f"{'system':15} {'WER %':>6} {'proc s':>7} {'total x ours':>12} {'median file x ours':>18}"]
+    for s, e in res["systems"].items():
+        lines.append(
+            f"{s:15} {_pct(e['wer']):>6} {e['proc_s']:7.1f} {e['total_x_ours']:12.2f} {e['median_file_x_ours']:18.2f}"
+        )
+    lines.append(f"1-min load average during the run: {res['load1_range']}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- vocabulary help
+
+SAMU_PROMPT = (
+    "Appel au SAMU, centre 15. Le médecin régulateur envoie le SMUR, une ambulance ou les pompiers. "
+    "Douleur thoracique, dyspnée, malaise, AVC, convulsions, détresse respiratoire, inconscient, "
+    "saturation, glycémie, tension. Paracétamol, Doliprane, Ventoline, aspirine, insuline."
+)
+SAMU_HOTWORDS = (
+    "SAMU SMUR régulateur pompiers dyspnée AVC convulsions saturation glycémie "
+    "paracétamol Doliprane Ventoline aspirine insuline"
+)
+VOCAB_CONFIGS = {
+    "none": {},
+    "initial_prompt": {"initial_prompt": SAMU_PROMPT},
+    "hotwords": {"hotwords": SAMU_HOTWORDS},
+}
+
+
+def vocab_experiment(n: int, seed: int, out: Path, log, configs: list[str] | None = None) -> dict:
+    """WER of the front end on ``n`` seeded June telephone prompts (``asr/realvoice.py``), without
+    and with SAMU vocabulary given to Whisper (``initial_prompt`` / ``hotwords``); counts the
+    prompts where a vocabulary word appears in the output but not in the reference (a
+    hallucination the vocabulary caused)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_real_voices import run_asr
+
+    from asr.diarize import DiarizeOptions
+    from asr.evaluate import normalize_fr
+    from asr.pipeline import PipelineOptions, load_front_end
+    from asr.realvoice import find_transcripts, read_transcripts
+    from asr.recognize import AsrOptions
+
+    tpath = find_transcripts([])
+    if tpath is None:
+        raise SystemExit("June transcripts not found: benchmarks/bench_real_voices.py --fetch-transcripts")
+    transcripts = read_transcripts(tpath)
+    vocab = set(normalize_fr(SAMU_PROMPT + " " + SAMU_HOTWORDS).split()) - set(
+        normalize_fr("au le la les une ou un de des du en et centre envoie médecin").split()
+    )
+    front = load_front_end(PipelineOptions(diarize=DiarizeOptions(backend="none")))
+    # runs add to the file: one run per prompt count (hotwords are slow: they loop)
+    res: dict = json.loads(out.read_text()) if out.exists() else {}
+    res = res if "runs" in res else {"runs": {}}
+    res.update(prompt=SAMU_PROMPT, hotwords=SAMU_HOTWORDS)
+    run = res["runs"].setdefault(
+        f"{n} prompts, seed {seed}",
+        {"set": f"{n} June telephone prompts (seed {seed}) of bench_real_voices.py"},
+    )
+    run["load_avg_before"] = [round(x, 2) for x in os.getloadavg()]
+    run.setdefault("configs", {})
+    for name in configs or list(VOCAB_CONFIGS):
+        kw = VOCAB_CONFIGS[name]
+        opts = PipelineOptions(asr=AsrOptions(**kw), diarize=DiarizeOptions(backend="none"))
+        front.asr.opts = opts.asr  # the loaded backend decodes with its own options
+        log(f"vocabulary config {name}")
+        r = run_asr(n, seed, transcripts, front, opts)
+        leaks = [
+            f["name"]
+            for f in r["files"]
+            if (set(normalize_fr(f["hyp"]).split()) - set(normalize_fr(f["ref"]).split())) & vocab
+        ]
+        r["vocab_leaks"] = len(leaks)
+        r["vocab_leak_prompts"] = leaks
+        run["configs"][name] = r
+        run["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out, json_dumps_strict(res, indent=1, ensure_ascii=False) + "\n")  # after each
+    return res
+
+
+def vocab_table(res: dict) -> str:
+    hdr = f"{'vocabulary':15} {'prompts':>7} {'words':>6} {'WER %':>6} {'S':>4} {'D':>4} {'I':>4} {'CER %':>6} {'exact':>6} {'leaks':>6} {'s':>6}"
+    lines = []
+    for run in res["runs"].values():
+        lines += ["", f"ASR on {run['set']}", hdr, "-" * len(hdr)]
+        for name, r in run["configs"].items():
+            lines.append(
+                f"{name:15} {r['prompts']:7d} {r['words']:6d} {_pct(r['wer']):>6} {r['sub']:4d} {r['del']:4d} "
+                f"{r['ins']:4d} {_pct(r['cer']):>6} {r['exact']:6d} {r['vocab_leaks']:6d} {r['seconds']:6.0f}"
+            )
+        lines.append(f"load averages {run.get('load_avg_before')} -> {run.get('load_avg_after')}")
+    lines.append("leaks: prompts whose output has a vocabulary word that is not in the reference")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--systems", default=",".join(DEFAULT_SYSTEMS), help=f"among {','.join(SYSTEMS)}")
@@ -249,6 +425,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "asr.json")
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench_asr")
+    ap.add_argument(
+        "--vocab-prompts",
+        type=int,
+        default=0,
+        help="only the vocabulary experiment: N June telephone prompts without / with SAMU vocabulary "
+        "(writes benchmarks/results/asr_vocab.json)",
+    )
+    ap.add_argument("--seed", type=int, default=0, help="prompt sample of --vocab-prompts")
+    ap.add_argument("--vocab-configs", default=",".join(VOCAB_CONFIGS), help="with --vocab-prompts")
+    ap.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="only a same-moment speed/WER comparison on FLEURS + medkit (busy machines): each file "
+        "by ours, openai-whisper and the previous defaults in turn (benchmarks/results/asr_interleaved.json)",
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--hyp-dir", type=Path, help=argparse.SUPPRESS)
@@ -260,6 +451,26 @@ def main(argv: list[str] | None = None) -> int:
 
     def log(msg: str) -> None:
         print(f"[bench_asr] {msg}", file=sys.stderr, flush=True)
+
+    if a.interleaved:
+        from asr.transcript import read_srt
+
+        fl = DATA / "audio" / "fleurs_fr"
+        mk = DATA / "audio" / "medkit_dialog"
+        paths = [(p, p.with_suffix(".txt").read_text()) for p in sorted(fl.glob("*.ogg"))]
+        paths.append((mk / "dialog.ogg", read_srt(mk / "dialog.srt").text))
+        out = ROOT / "benchmarks" / "results" / "asr_interleaved.json"
+        print(interleaved_table(interleaved(paths, out, log)))
+        print(f"\nwrote {out}")
+        return 0
+    if a.vocab_prompts:
+        out = ROOT / "benchmarks" / "results" / "asr_vocab.json"
+        configs = [c.strip() for c in a.vocab_configs.split(",") if c.strip()]
+        if any(c not in VOCAB_CONFIGS for c in configs):
+            ap.error(f"--vocab-configs: among {','.join(VOCAB_CONFIGS)}, got {a.vocab_configs!r}")
+        print(vocab_table(vocab_experiment(a.vocab_prompts, a.seed, out, log, configs)))
+        print(f"\nwrote {out}")
+        return 0
 
     systems = [s.strip() for s in a.systems.split(",") if s.strip()]
     bad = [s for s in systems if s not in SYSTEMS]
@@ -297,7 +508,12 @@ def main(argv: list[str] | None = None) -> int:
         r = _run_system(system, files, hyp, log)
         speed_names = {f["name"] for f in fleurs + medkit + speed_synth}
         sp = _speed({**r, "files": [f for f in r["files"] if f["name"] in speed_names]})
-        entry = {"speed": sp, "speed_files": sorted(speed_names), "per_file": r["files"]}
+        entry = {
+            "speed": sp,
+            "speed_files": sorted(speed_names),
+            "per_file": r["files"],
+            "load_avg": r["load_avg"],
+        }
         entry["fleurs"] = _quality(hyp, fleurs_dir, {f["name"] for f in fleurs})
         entry["medkit"] = _quality(hyp, medkit_dir, {"dialog"})
         synth_names = [f["name"] for f in (synth if full else speed_synth)]
@@ -360,6 +576,12 @@ def _table(res: dict) -> str:
         lines.append(
             f"{s:15} {sp['audio_s']:8.1f} {sp['proc_s']:8.1f} {sp['rtf']:7.3f} {sp['rtf_median_file']:8.3f} {sp['load_s']:7.1f} {sp['peak_rss_mb']:8.0f} {sp['speedup_vs_this']:12.2f} {sp['median_file_ratio_vs_ours']:18.2f}"
         )
+    lines.append(
+        "load averages (1/5/15 min) before -> after each system: "
+        + "; ".join(
+            f"{s} {e['load_avg']['before']} -> {e['load_avg']['after']}" for s, e in res["systems"].items()
+        )
+    )
     return "\n".join(lines)
 
 
