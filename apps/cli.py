@@ -59,6 +59,7 @@ PASSTHROUGH = [
     ("lora", "apps.recipes", "recette : LoRA (PEFT) et fusion"),
     ("perplexity", "apps.recipes", "perplexité d'un modèle sur un fichier texte"),
     ("train-samu", "apps.recipes", "recette : modèle SAMU (vocabulaire réduit + LoRA, score des valeurs)"),
+    ("train-summary", "apps.recipes", "recette : modèle de résumé de débats (extraits -> résumé, LoRA)"),
     ("train-foundation", "apps.recipes", "recette : fondation dialogue français (LoRA, rejeu)"),
     ("report", "apps.report", "rapport d'évaluation HTML (figures) à partir de benchmarks/results/*.json"),
     ("demo", "apps.demo", "application web (Gradio) pour la régulation et les réunions"),

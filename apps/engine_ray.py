@@ -48,6 +48,11 @@ def check_settings(opts, audio: bool) -> None:
         from samu.model import read_adapter_metadata
 
         read_adapter_metadata(Path(opts.samu_adapter))
+    if opts.needs_summary_model:
+        from summarize.model import default_adapter_dir
+        from summarize.model import read_adapter_metadata as read_summary_metadata
+
+        read_summary_metadata(default_adapter_dir())
 
 
 class _Worker:

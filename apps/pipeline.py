@@ -91,7 +91,8 @@ class ProcessOptions:
         extractor: SAMU extractor (:data:`samu.EXTRACTORS`).
         summary: summary options, or ``None`` for no summary.
         llm_model: the LLM for ``extractor="llm"`` or ``summary.method="llm"`` (bundled name,
-            directory or hub id; ``None`` = the bundled default).
+            directory or hub id; ``None`` = the bundled default, and for summaries the shipped
+            summary model, :func:`summarize.model.load_summary_model`).
         samu_adapter: the SAMU model for ``extractor="model"|"hybrid"`` (a directory written by
             ``llm4all train-samu``; ``None`` = the adapter shipped in ``samu/adapters``).
         pseudonymize: pseudonymise the transcript (needs a key store) before the form and summary.
@@ -132,9 +133,14 @@ class ProcessOptions:
         return self.kind == "call" and self.form and self.extractor in ("model", "hybrid")
 
     @property
+    def needs_summary_model(self) -> bool:
+        return self.summary is not None and self.summary.method == "llm" and self.llm_model is None
+
+    @property
     def needs_llm(self) -> bool:
         fills_form = self.kind == "call" and self.form and self.extractor == "llm"
-        return fills_form or (self.summary is not None and self.summary.method == "llm")
+        summary_llm = self.summary is not None and self.summary.method == "llm" and self.llm_model is not None
+        return fills_form or summary_llm
 
     def settings(self) -> dict:
         """The options as plain data (what the batch manifest records). ``allow_download`` is left
@@ -170,12 +176,15 @@ class Models:
         front_end: the speech front end (``None`` when no audio is expected).
         llm: the LLM (:class:`core_training.generate.LocalLLM`) when an option needs one.
         samu_model: the SAMU model (:class:`samu.model.SamuModel`) for the model/hybrid extractors.
+        summary_model: the summary model (:class:`summarize.model.SummaryModel`) for LLM summaries
+            when no other LLM is named.
         lock: one call at a time per handle (a Gradio queue or a Ray actor holds one handle).
     """
 
     front_end: FrontEnd | None = None
     llm: Any = None
     samu_model: Any = None
+    summary_model: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -207,7 +216,15 @@ def load_models(opts: ProcessOptions, *, audio: bool = True, hook: Hook | None =
         from samu.model import load_samu_model
 
         samu_model = load_samu_model(opts.samu_adapter, hook=prefixed(hook, "samu-model"))
-    return Models(front_end=fe, llm=llm, samu_model=samu_model)
+    summary_model = None
+    if opts.needs_summary_model:
+        from summarize.model import load_summary_model
+
+        try:
+            summary_model = load_summary_model(hook=prefixed(hook, "summary-model"))
+        except OSError as e:  # its base (the foundation) is not installed
+            raise RuntimeError(f"cannot load the summary model: {e}") from e
+    return Models(front_end=fe, llm=llm, samu_model=samu_model, summary_model=summary_model)
 
 
 @dataclass(frozen=True)
@@ -356,9 +373,12 @@ def _process(source, opts: ProcessOptions, models: Models, hook: Hook | None, ke
 
         call_hook(hook, "summary", 0, 1)
         sopts = opts.summary
+        llm = models.llm
+        if sopts.method == "llm" and opts.needs_summary_model and models.summary_model is not None:
+            llm = models.summary_model
         if sopts.method == "llm" and sopts.model is None:
-            sopts = replace(sopts, model=opts.llm_model or "gemma3-270m")
-        summary = summarize(t, sopts, llm=models.llm, hook=prefixed(hook, "summary"))
+            sopts = replace(sopts, model=opts.llm_model or getattr(llm, "name", None) or "gemma3-270m")
+        summary = summarize(t, sopts, llm=llm, hook=prefixed(hook, "summary"))
         warnings.extend(summary.warnings)
         call_hook(hook, "summary", 1, 1)
     return CallResult(

@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         default=None,
-        help="pour --method llm : modèle fourni (gemma3-270m, défaut ; smollm2) ou dossier de modèle transformers",
+        help="pour --method llm : par défaut le modèle de résumé livré (summarize/adapters, LoRA) ; sinon "
+        "un modèle fourni (gemma3-270m, smollm2) ou un dossier de modèle transformers (résumé map-reduce)",
     )
     p.add_argument(
         "--max-words",
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.model and a.method != "llm":
         return usage_error("--model ne sert qu'avec --method llm")
     try:
-        model = (a.model or "gemma3-270m") if a.method == "llm" else None
+        model = a.model if a.method == "llm" else None
         opts = ProcessOptions(
             kind=a.kind,
             form=False,

@@ -4,10 +4,15 @@ Two methods:
 
 - ``extractive`` (default, no model): TextRank + MMR sentence selection under a word budget,
   speaker names kept (:mod:`summarize.extractive`);
-- ``llm``: abstractive map-reduce with a language model (:mod:`summarize.llm`): the transcript
-  is cut on speaker turns into chunks that fit the model's context, each chunk is summarised with
-  a French prompt, and the partial summaries are merged. ``kind="call"`` asks for a short
-  clinical summary (motif, patient, signes clés, décision) instead of a meeting summary.
+- ``llm``: abstractive. With the project's summary model (:mod:`summarize.model`, a LoRA
+  adapter loaded by :func:`summarize.model.load_summary_model`; what ``llm4all summarize
+  --method llm`` uses unless ``--model`` names another model), an extractive selection of the
+  transcript is rewritten into a summary in one generation. With any other language model
+  (:mod:`summarize.llm`), map-reduce: the transcript is cut on speaker turns into chunks that fit
+  the model's context, each chunk is summarised with a French prompt, and the partial summaries
+  are merged. ``kind="call"`` asks for a short clinical summary (motif, patient, signes clés,
+  décision) instead of a meeting summary (always map-reduce; the summary model then serves as
+  its base model, adapter off).
 
 Every summary is then checked for faithfulness (:mod:`summarize.faithfulness`): names and
 numbers absent from the transcript are flagged in ``Summary.warnings`` (or their sentences
@@ -80,7 +85,8 @@ class SummaryOptions:
     """What summary to make.
 
     Args:
-        method: ``extractive`` (sentence selection, no model) or ``llm`` (abstractive, map-reduce).
+        method: ``extractive`` (sentence selection, no model) or ``llm`` (abstractive: the summary
+            model, or map-reduce with any other LLM).
         max_words: word budget of the summary; ``None`` = :data:`DEFAULT_BUDGET` of the
             transcript's length.
         kind: ``meeting`` (who said what) or ``call`` (SAMU-style clinical summary with the LLM).
@@ -188,9 +194,10 @@ def summarize(
     Args:
         transcript: the transcript (segments with speakers and text).
         options: see :class:`SummaryOptions` (default: extractive, automatic budget).
-        llm: for ``method="llm"``: a callable ``llm(prompt, max_new_tokens=, stop=[...]) -> str``
-            (e.g. :class:`core_training.generate.LocalLLM`); ``.count_tokens(text)`` and
-            ``.context_length`` are used when present.
+        llm: for ``method="llm"``: the summary model (:func:`summarize.model.load_summary_model`,
+            extract-then-abstract for meetings) or a callable ``llm(prompt, max_new_tokens=,
+            stop=[...]) -> str`` (e.g. :class:`core_training.generate.LocalLLM`, map-reduce);
+            ``.count_tokens(text)`` and ``.context_length`` are used when present.
         hook: progress callback ``hook(step, completed, total)``.
 
     Returns:
@@ -205,7 +212,9 @@ def summarize(
     if n_words == 0:
         raise ValueError(f"{transcript.source or 'transcription'} : transcription vide, rien à résumer")
     if opts.method == "llm" and llm is None:
-        raise ValueError("method='llm' needs an llm (a callable prompt -> text)")
+        raise ValueError(
+            "method='llm' needs an llm: summarize.model.load_summary_model() or a callable prompt -> text"
+        )
     budget = opts.max_words or DEFAULT_BUDGET(n_words)
     warnings: list[str] = []
     if french_ratio(transcript.text) < 0.5:
@@ -249,9 +258,15 @@ def summarize(
             unsupported,
         )
 
-    from .llm import map_reduce
+    if getattr(llm, "is_summary_model", False) and opts.kind == "meeting":
+        from .model import model_summary
 
-    text, n_chunks, llm_warnings = map_reduce(transcript, llm, budget, opts, hook=hook)
+        text, llm_warnings, _info = model_summary(llm, transcript, budget, hook=hook)
+        n_chunks = 1
+    else:
+        from .llm import map_reduce
+
+        text, n_chunks, llm_warnings = map_reduce(transcript, llm, budget, opts, hook=hook)
     warnings += llm_warnings
     text, unsupported = _checked(text, transcript, names, opts, budget, warnings)
     return Summary(

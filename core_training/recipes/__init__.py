@@ -24,6 +24,7 @@ RECIPES: dict[str, tuple[str, str]] = {
     "lora": ("core_training.recipes.lora", "LoraConfig"),
     "perplexity": ("core_training.recipes.perplexity", "PerplexityConfig"),
     "train-samu": ("core_training.recipes.train_samu", "TrainSamuConfig"),
+    "train-summary": ("core_training.recipes.train_summary", "TrainSummaryConfig"),
     "train-foundation": ("core_training.recipes.foundation", "FoundationConfig"),
 }
 

@@ -1,0 +1,247 @@
+"""Recipe ``train-summary``: the meeting-summary model (extract, then abstract; LoRA).
+
+For every FREDSum *training* transcript (the official split of
+:func:`core_training.datasets.load_corpus` ``("fredsum")``; the test files are never read) and
+each of its abstractive reference summaries, one example: the prompt of
+:func:`summarize.model.prompt_text` (the main speakers' names, an extractive selection of the
+debate fitting ``prompt_tokens``) followed by the reference (cut at a sentence end within
+``target_tokens``, then the end token), with the loss on the reference tokens only. LoRA on the
+attention and MLP projections of every layer of the base (``foundation``, ``gemma3-270m`` or a
+model directory).
+
+The run directory holds ``config.yaml``, ``metrics.jsonl``, resumable ``checkpoints/``
+(:mod:`core_training.train`), ``adapter/`` (PEFT files, ``summary_model.json`` with the base, the
+base's hash, the adapter's SHA-256, the prompt format and the training summary, and a
+``README.md`` model card) and ``summary.json``.
+
+Like ``train-samu``, this recipe reads a head's code (:mod:`summarize`, for the very prompt used
+at inference): it imports it inside :func:`main` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core_training.recipes.config import Hook, Run, RunConfig, check_model, field_error
+
+log = logging.getLogger(__name__)
+RECIPE = "train-summary"
+STYLES = ("1", "2", "3")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainSummaryConfig(RunConfig):
+    """LoRA adaptation of a small LLM that writes debate summaries (loss on summary tokens only).
+
+    Args:
+        base: ``foundation`` (the project's French foundation), a bundled model name
+            (``gemma3-270m``) or a model directory.
+        data_dir: the FREDSum directory (empty: ``../shared/data/fredsum``).
+        styles: reference styles used as targets (``summary_abstractive/<style>``).
+        max_debates: use only the first N training transcripts (0: all; for quick runs).
+        prompt_tokens: prompt length (instruction + extractive selection).
+        target_tokens: reference summaries cut at a sentence end within this many tokens.
+        epochs: passes over the examples.
+        grad_accum: examples per optimizer step (one example per micro-batch).
+        r, alpha, dropout, target_modules: LoRA rank, scaling, dropout, layers (empty: all
+            attention and MLP projections, every decoder layer).
+        lr, warmup_steps, min_lr_ratio, weight_decay, max_grad_norm: AdamW, warm-up then cosine.
+        checkpoint_every: steps between checkpoints (0: only at the end).
+        keep_checkpoints: step checkpoints kept on disk.
+        name: the adapter's name (its directory name when shipped).
+    """
+
+    base: str = "foundation"
+    data_dir: str = ""
+    styles: tuple[str, ...] = STYLES
+    max_debates: int = 0
+    prompt_tokens: int = 512
+    target_tokens: int = 224
+    epochs: float = 0.45
+    grad_accum: int = 4
+    r: int = 16
+    alpha: float = 32.0
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] = ()
+    lr: float = 3e-4
+    warmup_steps: int = 3
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 5
+    keep_checkpoints: int = 1
+    name: str = "summary-gemma3-270m-fr"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.base != "foundation":
+            check_model("base", self.base)
+        if self.data_dir and not Path(self.data_dir).expanduser().is_dir():
+            raise field_error("data_dir", f"dossier introuvable : {self.data_dir}")
+        bad = [s for s in self.styles if s not in STYLES]
+        if bad or not self.styles:
+            raise field_error("styles", f"choisir parmi {', '.join(STYLES)}, reçu {list(self.styles)}")
+        if self.max_debates < 0:
+            raise field_error("max_debates", f"doit être >= 0, reçu {self.max_debates}")
+        if self.prompt_tokens < 64:
+            raise field_error("prompt_tokens", f"doit être >= 64, reçu {self.prompt_tokens}")
+        if self.target_tokens < 16:
+            raise field_error("target_tokens", f"doit être >= 16, reçu {self.target_tokens}")
+        if not self.epochs > 0:
+            raise field_error("epochs", f"doit être > 0, reçu {self.epochs}")
+        for name in ("grad_accum", "keep_checkpoints", "r"):
+            if getattr(self, name) < 1:
+                raise field_error(name, f"doit être >= 1, reçu {getattr(self, name)}")
+        if self.checkpoint_every < 0 or self.warmup_steps < 0:
+            bad_f = "checkpoint_every" if self.checkpoint_every < 0 else "warmup_steps"
+            raise field_error(bad_f, f"doit être >= 0, reçu {getattr(self, bad_f)}")
+        if not self.alpha > 0:
+            raise field_error("alpha", f"doit être > 0, reçu {self.alpha}")
+        if not 0 <= self.dropout < 1:
+            raise field_error("dropout", f"doit être dans [0, 1[, reçu {self.dropout}")
+        if not self.lr > 0:
+            raise field_error("lr", f"doit être > 0, reçu {self.lr}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise field_error("min_lr_ratio", f"doit être entre 0 et 1, reçu {self.min_lr_ratio}")
+        if self.weight_decay < 0 or self.max_grad_norm < 0:
+            bad_f = "weight_decay" if self.weight_decay < 0 else "max_grad_norm"
+            raise field_error(bad_f, f"doit être >= 0, reçu {getattr(self, bad_f)}")
+        if not self.name.strip() or "/" in self.name:
+            raise field_error("name", f"nom de dossier attendu, reçu {self.name!r}")
+
+    def steps_for(self, n_examples: int) -> int:
+        """Optimizer steps of ``epochs`` passes over ``n_examples`` examples."""
+        return max(1, math.ceil(self.epochs * n_examples / self.grad_accum))
+
+
+def peak_rss_gb() -> float:
+    """Peak resident memory of this process so far, in GB (Linux ``ru_maxrss`` is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+
+
+def training_rows(cfg: TrainSummaryConfig) -> list[dict]:
+    """The FREDSum training rows (``name``, ``dialogue``, ``references``), test split excluded
+    (checked against ``FREDSum_test.json`` again: a test file here is an error)."""
+    from core_training.data import default_shared_dir, fredsum_test_files
+    from core_training.datasets import load_corpus
+
+    root = Path(cfg.data_dir).expanduser() if cfg.data_dir else default_shared_dir() / "fredsum"
+    rows = list(load_corpus("fredsum", data_dir=root)["train"])
+    test = fredsum_test_files(root)
+    leaked = sorted({r["name"] for r in rows} & test)
+    if leaked:  # never train on the test split
+        raise RuntimeError(f"FREDSum test files in the training split: {leaked[:3]}")
+    rows.sort(key=lambda r: r["name"])
+    return rows[: cfg.max_debates] if cfg.max_debates else rows
+
+
+def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
+    """Train (or resume) the summary model's LoRA adapter; returns the summary (examples,
+    tokens, time, memory, adapter path and checksum)."""
+    import torch
+
+    from core_training.lora import add_lora
+    from core_training.train import TrainOptions, train_loop
+    from summarize import model as sm_mod
+    from summarize.core import with_full_names
+    from summarize.fredsum import parse_fredsum_text
+
+    run = Run(cfg, RECIPE)
+    if run.summary is not None:
+        return run.summary
+    t_start = time.perf_counter()
+    base, tok, base_sha = sm_mod.load_base(cfg.base, hook=hook)
+    rows = training_rows(cfg)
+    examples = []
+    for i, row in enumerate(rows):
+        t, _names = with_full_names(parse_fredsum_text(row["dialogue"], source=row["name"]))
+        for style in cfg.styles:
+            ref = (row["references"] or {}).get(style)
+            ex = sm_mod.training_example(tok, t, ref or "", cfg.prompt_tokens, cfg.target_tokens)
+            if ex is not None:
+                examples.append(ex)
+        if hook:
+            hook("examples", i + 1, len(rows))
+    n = len(examples)
+    if not n:
+        raise field_error("data_dir", "aucun exemple d'entraînement (transcriptions ou résumés absents)")
+    seconds_prepare = time.perf_counter() - t_start
+    try:
+        model = add_lora(
+            base,
+            r=cfg.r,
+            alpha=cfg.alpha,
+            dropout=cfg.dropout,
+            target_modules=cfg.target_modules or None,
+            seed=cfg.seed,
+        )
+    except ValueError as e:
+        raise field_error("target_modules", str(e)) from None
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    def batches(i: int) -> dict:
+        epoch, k = divmod(i, n)
+        g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        return examples[int(torch.randperm(n, generator=g)[k])]
+
+    steps = cfg.steps_for(n)
+    opts = TrainOptions(
+        steps=steps,
+        lr=cfg.lr,
+        warmup_steps=min(cfg.warmup_steps, steps),
+        min_lr_ratio=cfg.min_lr_ratio,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        grad_accum=cfg.grad_accum,
+        checkpoint_every=cfg.checkpoint_every,
+        keep_checkpoints=cfg.keep_checkpoints,
+        seed=cfg.seed,
+    )
+    records = train_loop(model, batches, opts, run.out, loss_fn=sm_mod.target_loss, hook=hook)
+    summary = {
+        "base": cfg.base,
+        "base_sha256": base_sha,
+        "debates": len(rows),
+        "examples": n,
+        "example_tokens": sum(int(e["input_ids"].shape[1]) for e in examples),
+        "epochs": cfg.epochs,
+        "steps": records[-1]["step"] if records else 0,
+        "tokens": records[-1].get("tokens_total") if records else 0,
+        "target_tokens_total": round(sum(r.get("target_tokens", 0) * cfg.grad_accum for r in records)),
+        "train_seconds": round(records[-1].get("seconds", 0), 1) if records else 0,
+        "prepare_seconds": round(seconds_prepare, 1),
+        "loss_first": records[0]["loss"] if records else None,
+        "loss_last": records[-1]["loss"] if records else None,
+        "loss_last_5": sum(r["loss"] for r in records[-5:]) / len(records[-5:]) if records else None,
+        "trainable_parameters": n_trainable,
+        "peak_rss_gb": round(peak_rss_gb(), 2),
+    }
+    info = {
+        "recipe": "llm4all train-summary",
+        "name": cfg.name,
+        "prompt_tokens": cfg.prompt_tokens,
+        "target_tokens": cfg.target_tokens,
+        "styles": list(cfg.styles),
+        "lr": cfg.lr,
+        "grad_accum": cfg.grad_accum,
+        "lora": {"r": cfg.r, "alpha": cfg.alpha, "targets": list(cfg.target_modules) or "all projections"},
+        "data": "FREDSum train split (test split never used)",
+        **{k: v for k, v in summary.items() if k != "base_sha256"},
+    }
+    adapter = sm_mod.save_adapter(model, run.out / "adapter", cfg.base, base_sha, info)
+    weights = adapter / sm_mod.WEIGHTS_FILE
+    meta = sm_mod.read_adapter_metadata(adapter)
+    (adapter / "README.md").write_text(sm_mod.model_card(meta, summary))
+    summary.update(
+        {
+            "adapter_dir": str(adapter),
+            "adapter_sha256": meta["adapter_sha256"],
+            "adapter_mb": round(weights.stat().st_size / 1e6, 2),
+        }
+    )
+    return run.finish(summary)
