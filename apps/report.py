@@ -852,6 +852,11 @@ def _samu_label(name: str, d: dict) -> str:
     return label
 
 
+def _run_entries(data: dict) -> dict:
+    """The runs of a several-runs results file: every key but the ``_``-prefixed metadata."""
+    return {k: v for k, v in data.items() if not str(k).startswith("_")}
+
+
 def _samu_runs(ctx: _Context, parts: list[str]) -> list[tuple[str, str, dict]]:
     runs = []
     for f in ctx.results.matching("samu_"):
@@ -859,10 +864,13 @@ def _samu_runs(ctx: _Context, parts: list[str]) -> list[tuple[str, str, dict]]:
             parts.append(ctx.note(f"{f.name} illisible ({f.problem}) : ignoré."))
         elif (
             isinstance(f.data, dict)
-            and f.data
-            and all(isinstance(v, dict) and isinstance(v.get("per_field"), dict) for v in f.data.values())
-        ):  # several runs in one file (bench_samu_calls.py: "<system>/<split>" -> run)
-            for key, run in f.data.items():
+            and _run_entries(f.data)
+            and all(
+                isinstance(v, dict) and isinstance(v.get("per_field"), dict)
+                for v in _run_entries(f.data).values()
+            )
+        ):  # several runs in one file (bench_samu_calls.py: "<system>/<split>" -> run; "_meta" aside)
+            for key, run in _run_entries(f.data).items():
                 runs.append((f"{f.name}:{key}", f"{key} ({f.name})", run))
         elif not isinstance(f.data, dict) or not isinstance(f.data.get("per_field"), dict):
             f.unexpected = True
