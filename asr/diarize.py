@@ -169,9 +169,9 @@ def window_spans(
 
     Cores tile [start, end] exactly: each is the part of time nearest to its window's centre.
     """
-    if end - start <= win:
+    if end - start <= win + 1e-6:  # a region a float hair longer than a window is one window
         return [(start, end, start, end)]
-    starts = list(np.arange(start, end - win, step))
+    starts = list(np.arange(start, end - win, step)) or [start]
     if end - win - starts[-1] > 1e-6:
         starts.append(end - win)
     centres = [s + win / 2 for s in starts]

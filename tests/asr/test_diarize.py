@@ -34,6 +34,11 @@ def test_window_cores_tile_the_region():
         assert e1 == pytest.approx(s2)
     assert all(ws <= cs <= ce <= we for ws, we, cs, ce in spans)
     assert window_spans(3.0, 4.0, 1.6, 0.4) == [(3.0, 4.0, 3.0, 4.0)]
+    # a region a float hair longer than one window (508.46 + 1.6 = 510.06000000000006): one
+    # window, where the sliding-window arithmetic once found none and raised IndexError
+    end = 508.46 + 1.6
+    assert end - 508.46 > 1.6
+    assert window_spans(508.46, end, 1.6, 0.4) == [(508.46, end, 508.46, end)]
 
 
 @pytest.mark.parametrize("sizes", [(60, 40), (50, 30, 40), (30, 30, 30, 30)])
