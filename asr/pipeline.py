@@ -180,6 +180,14 @@ def transcribe(
     opts = opts or (models.opts if models is not None else PipelineOptions())
     if models is None:
         models = load_front_end(opts)
+    elif opts.asr != models.opts.asr:
+        # the recogniser keeps the options it was loaded with (model, device, decoding)
+        log.warning(
+            "transcribe: the loaded front end was built for other ASR options (%s); they are the "
+            "ones used; call load_front_end(opts) to use %s",
+            models.opts.asr,
+            opts.asr,
+        )
     with models.lock:
         return _transcribe(source, opts, hook, models)
 
