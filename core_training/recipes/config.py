@@ -151,20 +151,41 @@ class TrainingConfig(RunConfig):
             raise field_error("max_grad_norm", f"doit être >= 0, reçu {self.max_grad_norm}")
 
     def train_options(self):
-        from core_training.train import TrainOptions
+        return train_options_for(self, self.steps)
 
-        return TrainOptions(
-            steps=self.steps,
-            lr=self.lr,
-            warmup_steps=self.warmup_steps,
-            min_lr_ratio=self.min_lr_ratio,
-            weight_decay=self.weight_decay,
-            max_grad_norm=self.max_grad_norm,
-            grad_accum=self.grad_accum,
-            checkpoint_every=self.checkpoint_every,
-            keep_checkpoints=self.keep_checkpoints,
-            seed=self.seed,
-        )
+
+def train_options_for(cfg, steps: int):
+    """The :class:`core_training.train.TrainOptions` of a config's optimiser fields for ``steps``
+    steps (warm-up capped at ``steps``)."""
+    from core_training.train import TrainOptions
+
+    return TrainOptions(
+        steps=steps,
+        lr=cfg.lr,
+        warmup_steps=min(cfg.warmup_steps, steps),
+        min_lr_ratio=cfg.min_lr_ratio,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        grad_accum=cfg.grad_accum,
+        checkpoint_every=cfg.checkpoint_every,
+        keep_checkpoints=cfg.keep_checkpoints,
+        seed=cfg.seed,
+    )
+
+
+def epoch_shuffled(examples: list, seed: int):
+    """``batch(i)``: the i-th example of a stream of epochs over ``examples``, each epoch in its
+    own seeded order (so a resumed run sees the same examples at the same steps)."""
+    import torch
+
+    n = len(examples)
+
+    def batch(i: int):
+        epoch, k = divmod(i, n)
+        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        return examples[int(torch.randperm(n, generator=g)[k])]
+
+    return batch
 
 
 def check_data(name: str, value: str) -> None:

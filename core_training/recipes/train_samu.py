@@ -26,7 +26,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core_training.recipes.config import Hook, Run, RunConfig, check_model, field_error
+from core_training.recipes.config import (
+    Hook,
+    Run,
+    RunConfig,
+    check_model,
+    epoch_shuffled,
+    field_error,
+    train_options_for,
+)
 
 log = logging.getLogger(__name__)
 RECIPE = "train-samu"
@@ -196,10 +204,9 @@ def peak_rss_gb() -> float:
 
 def main(cfg: TrainSamuConfig, hook: Hook | None = None) -> dict:
     """Train (or resume) the SAMU model's LoRA adapter; returns the summary (tokens, time, memory)."""
-    import torch
 
     from core_training.models import load_causal_lm
-    from core_training.train import TrainOptions, train_loop
+    from core_training.train import train_loop
     from samu import model as sm_mod
     from samu.corpus import CALLS_DIR, load_split
 
@@ -249,24 +256,9 @@ def main(cfg: TrainSamuConfig, hook: Hook | None = None) -> dict:
                 hook("bottom", i + 1, n)
     seconds_bottom = time.perf_counter() - t_bottom
 
-    def batches(i: int) -> dict:
-        epoch, k = divmod(i, n)
-        g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        return examples[int(torch.randperm(n, generator=g)[k])]
-
+    batches = epoch_shuffled(examples, cfg.seed)
     steps = cfg.steps_for(n)
-    opts = TrainOptions(
-        steps=steps,
-        lr=cfg.lr,
-        warmup_steps=min(cfg.warmup_steps, steps),
-        min_lr_ratio=cfg.min_lr_ratio,
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        grad_accum=cfg.grad_accum,
-        checkpoint_every=cfg.checkpoint_every,
-        keep_checkpoints=cfg.keep_checkpoints,
-        seed=cfg.seed,
-    )
+    opts = train_options_for(cfg, steps)
     records = train_loop(
         model,
         batches,

@@ -27,7 +27,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core_training.recipes.config import Hook, Run, RunConfig, check_model, field_error
+from core_training.recipes.config import (
+    Hook,
+    Run,
+    RunConfig,
+    check_model,
+    epoch_shuffled,
+    field_error,
+    train_options_for,
+)
 
 log = logging.getLogger(__name__)
 RECIPE = "train-summary"
@@ -143,10 +151,9 @@ def training_rows(cfg: TrainSummaryConfig) -> list[dict]:
 def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
     """Train (or resume) the summary model's LoRA adapter; returns the summary (examples,
     tokens, time, memory, adapter path and checksum)."""
-    import torch
 
     from core_training.lora import add_lora
-    from core_training.train import TrainOptions, train_loop
+    from core_training.train import train_loop
     from summarize import model as sm_mod
     from summarize.core import with_full_names
     from summarize.fredsum import parse_fredsum_text
@@ -184,24 +191,9 @@ def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
         raise field_error("target_modules", str(e)) from None
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
-    def batches(i: int) -> dict:
-        epoch, k = divmod(i, n)
-        g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        return examples[int(torch.randperm(n, generator=g)[k])]
-
+    batches = epoch_shuffled(examples, cfg.seed)
     steps = cfg.steps_for(n)
-    opts = TrainOptions(
-        steps=steps,
-        lr=cfg.lr,
-        warmup_steps=min(cfg.warmup_steps, steps),
-        min_lr_ratio=cfg.min_lr_ratio,
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        grad_accum=cfg.grad_accum,
-        checkpoint_every=cfg.checkpoint_every,
-        keep_checkpoints=cfg.keep_checkpoints,
-        seed=cfg.seed,
-    )
+    opts = train_options_for(cfg, steps)
     records = train_loop(model, batches, opts, run.out, loss_fn=sm_mod.target_loss, hook=hook)
     summary = {
         "base": cfg.base,
