@@ -47,6 +47,7 @@ from apps.pipeline import (
 )
 from asr.audio import is_audio_path
 from asr.transcript import Transcript, atomic_write_text, fold_accents
+from samu.note import MANUAL  # FieldValue.source of a value the user set
 from samu.schema import AGE_UNITS, FIELDS, CallForm, Evidence, FieldValue, code_labels, validate_value
 
 # gradio is imported lazily (build_app), so this comes first: no telemetry, no run history
@@ -111,7 +112,6 @@ CODE_LISTS = {
 }
 ROLE_LABELS = {"regulateur": "Régulateur", "appelant": "Appelant"}
 FORM_HEADERS = ["Champ", "Valeur", "Confiance", "Preuve (citation de l'appel)"]
-MANUAL = "manuel"  # FieldValue.source of a value the user set
 SEP = " — "
 
 # ----------------------------------------------------------------------------- pure helpers
@@ -408,7 +408,9 @@ def with_form(result: CallResult, form: CallForm, case_ref: str, org: str) -> Ca
     errors = validate_rs_eda(msg)
     if errors:
         raise ValueError("message RS-EDA non conforme : " + " ; ".join(errors[:3]))
-    return replace(result, form=form, rs_eda=msg)
+    from samu.note import call_note
+
+    return replace(result, form=form, rs_eda=msg, note=call_note(form))
 
 
 # pipeline steps -> (start, end) of the overall bar and the French label
@@ -649,7 +651,7 @@ def build_app(
             gr.update(visible=has_form),
             gr.update(value=None),
             "",
-            result.summary.text if result.summary is not None else "",
+            summary_text(result),
             files,
             status_markdown(result, bool(pseudonymize), bool(transcript_file and audio)),
         )
@@ -669,7 +671,7 @@ def build_app(
         return (
             result.transcript.to_dict(),
             result.form.to_dict() if result.form is not None else None,
-            result.summary.text if result.summary is not None else "",
+            summary_text(result),
         )
 
     def editor(session: Session | None, field: str | None):
@@ -943,6 +945,16 @@ def build_app(
     app.queue(default_concurrency_limit=1)
     app.l4a_workdir = str(workdir)  # for launch(): the only folder it serves files from
     return app
+
+
+def summary_text(result) -> str:
+    """What the Résumé box shows: the call note (form values with evidence), then the summary."""
+    parts = []
+    if result.note is not None and result.note.lines:
+        parts.append(result.note.text)
+    if result.summary is not None:
+        parts.append(result.summary.text)
+    return "\n\n".join(parts)
 
 
 def demo_options(kind: str, extractor: str = "rules", llm: str | None = None) -> ProcessOptions:

@@ -52,9 +52,10 @@ TRANSCRIPT_SUFFIXES = tuple(f".{f}" for f in FORMATS)
 FORM_SUFFIXES = (".form.json", ".rs-eda.json")
 SUMMARY_SUFFIXES = (".summary.txt", ".summary.json")
 REPORT_SUFFIX = ".report.html"
+NOTE_SUFFIX = ".note.txt"  # the short call note (samu.note), calls with a form
 PSEUDO_SUFFIXES = (".pseudo.json", ".restored.json")
 # files the project writes: never taken as inputs when a folder is expanded
-OUTPUT_SUFFIXES = FORM_SUFFIXES + SUMMARY_SUFFIXES + PSEUDO_SUFFIXES + (REPORT_SUFFIX,)
+OUTPUT_SUFFIXES = FORM_SUFFIXES + SUMMARY_SUFFIXES + PSEUDO_SUFFIXES + (REPORT_SUFFIX, NOTE_SUFFIX)
 
 
 class KeyStore(Protocol):
@@ -239,6 +240,8 @@ class CallResult:
         rs_eda: the schema-validated Hub Santé RS-EDA message, else ``None``.
         summary: the summary, else ``None``.
         warnings: French messages for the user.
+        note: the short call note read off the form's evidence (:class:`samu.note.CallNote`;
+            calls with a form), else ``None``.
         seconds: wall time of the whole call.
     """
 
@@ -251,6 +254,7 @@ class CallResult:
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
     kind: str = "call"
+    note: Any = None
 
     def index_row(self) -> dict:
         """One line of the batch index (no transcript text)."""
@@ -352,7 +356,7 @@ def _process(source, opts: ProcessOptions, models: Models, hook: Hook | None, ke
         call_hook(hook, "pseudonymize", 0, 1)
         t = keys.pseudonymize(t)
         call_hook(hook, "pseudonymize", 1, 1)
-    form = msg = None
+    form = msg = note = None
     if opts.kind == "call" and opts.form:
         from samu import extract_form
         from samu.export import to_rs_eda, validate_rs_eda
@@ -366,6 +370,9 @@ def _process(source, opts: ProcessOptions, models: Models, hook: Hook | None, ke
         if errors:
             raise RuntimeError("message RS-EDA non conforme au schéma : " + " ; ".join(errors[:3]))
         warnings.extend(form.warnings)
+        from samu.note import call_note
+
+        note = call_note(form)
         call_hook(hook, "form", 1, 1)
     summary = None
     if opts.summary is not None:
@@ -391,6 +398,7 @@ def _process(source, opts: ProcessOptions, models: Models, hook: Hook | None, ke
         warnings=tuple(warnings),
         seconds=round(time.perf_counter() - t0, 3),
         kind=opts.kind,
+        note=note,
     )
 
 
@@ -405,8 +413,9 @@ def artifacts(
     """Every output file of ``result``, in memory: ``{file name: text}``.
 
     Transcript formats (``<stem>.json`` ...), ``<stem>.form.json`` and ``<stem>.rs-eda.json``
-    (when a form was made), ``<stem>.summary.txt`` / ``.summary.json`` (when a summary was
-    made) and ``<stem>.report.html`` (when ``report``)."""
+    (when a form was made), ``<stem>.note.txt`` (the short call note, when the form has
+    grounded values), ``<stem>.summary.txt`` / ``.summary.json`` (when a summary was made) and
+    ``<stem>.report.html`` (when ``report``)."""
     t = result.transcript
     render: dict[str, Callable[[], str]] = {
         "json": lambda: json_dumps_strict(t.to_dict(), ensure_ascii=False, indent=1) + "\n",
@@ -425,6 +434,8 @@ def artifacts(
             json_dumps_strict(result.form.to_dict(), ensure_ascii=False, indent=2) + "\n"
         )
         out[f"{stem}.rs-eda.json"] = json_dumps_strict(result.rs_eda, ensure_ascii=False, indent=2) + "\n"
+    if result.note is not None and result.note.lines:
+        out[f"{stem}{NOTE_SUFFIX}"] = result.note.text + "\n"
     if result.summary is not None:
         data = result.summary.to_dict()
         data.update({"input": result.source, "input_format": result.input_format, "seconds": result.seconds})
@@ -489,6 +500,9 @@ def html_report(result: CallResult) -> str:
             "<h2>Fiche SAMU</h2><table><tr><th>champ</th><th>valeur</th><th>confiance</th>"
             "<th>preuve</th></tr>" + "".join(frows) + "</table>"
         )
+    note_html = ""
+    if result.note is not None and result.note.lines:
+        note_html = "<h2>Note d'appel</h2>" + "".join(f"<p>{esc(line)}</p>" for line in result.note.lines)
     summary_html = ""
     if result.summary is not None:
         summary_html = "<h2>Résumé</h2>" + "".join(
@@ -505,6 +519,7 @@ td,th{{border-bottom:1px solid #ddd;padding:3px 6px;vertical-align:top;text-alig
 <p>Durée : {_clock(t.duration or 0)} · locuteurs : {len(t.speakers)} · entrée : {esc(result.input_format)}
 · traitement : {result.seconds:.1f} s</p>
 {"<ul>" + warn + "</ul>" if warn else ""}
+{note_html}
 {summary_html}
 {form_html}
 <h2>Transcription</h2>

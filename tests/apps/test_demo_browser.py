@@ -317,14 +317,18 @@ def test_browser_call_analysis_edit_and_export(page, tmp_path, record_property):
     assert validate_rs_eda(msg) == []
     assert msg["qualification"]["details"]["priority"] == "P1"
     assert msg["qualification"]["healthMotive"]["code"] == "M06.03"
-    names = [pg.locator("#l4a-fichiers a[download]").nth(i).get_attribute("download") for i in range(10)]
+    links = pg.locator("#l4a-fichiers a[download]")
+    names = [links.nth(i).get_attribute("download") for i in range(links.count())]
     assert {
         "appel_exemple.json",
         "appel_exemple.srt",
         "appel_exemple.form.json",
+        "appel_exemple.note.txt",
         "appel_exemple.report.html",
     } <= set(names)
-    assert "regulateur" in pg.input_value("#l4a-resume textarea").lower()
+    resume = pg.input_value("#l4a-resume textarea")
+    assert resume.startswith("Motif : ") and "M06.03" in resume.splitlines()[0]  # the call note first
+    assert "regulateur" in resume.lower()
 
     pg.locator(grid, has_text="Priorité").first.click()  # the view a doctor would look at
     pg.wait_for_selector("#l4a-transcription mark.l4a-quote")
