@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from asr.progress import Hook
-from core_training.trimmed import file_sha256, load_trimmed_base
+from core_training.trimmed import (
+    WEIGHTS_FILE,
+    check_adapter_files,
+    load_trimmed_base,
+    save_peft_files,
+    write_kept_ids,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +50,6 @@ __all__ = [
 ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
 DEFAULT_ADAPTER = "foundation-gemma3-270m-fr"
 META_FILE = "foundation.json"
-KEEP_FILE = "vocab_keep.json"
-WEIGHTS_FILE = "adapter_model.safetensors"
 META_FORMAT = 1
 TRAIN_COMMAND = "llm4all train-foundation --config core_training/configs/train_foundation.yaml"
 
@@ -73,29 +77,15 @@ def save_foundation_adapter(
     out = Path(out_dir)
 
     def write(d: Path) -> None:
-        # the LoRA layers never touch the embeddings: do not save them, even for a trimmed base
-        peft_model.save_pretrained(str(d), save_embedding_layers=False)
-        (d / "README.md").unlink(missing_ok=True)
-        cfg_path = d / "adapter_config.json"
-        if cfg_path.exists():  # point plain-PEFT users at the bundled base, not a cache path
-            cfg = json.loads(cfg_path.read_text())
-            cfg["base_model_name_or_path"] = str(base)
-            cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
         meta: dict[str, Any] = {
             "format": META_FORMAT,
             "name": name,
             "base": str(base),
             "adapter_file": WEIGHTS_FILE,
-            "adapter_sha256": file_sha256(d / WEIGHTS_FILE),
+            "adapter_sha256": save_peft_files(peft_model, d, base),
         }
         if kept_ids is not None:
-            (d / KEEP_FILE).write_text(json.dumps([int(i) for i in kept_ids]) + "\n")
-            meta["vocab"] = {
-                "kept_ids_file": KEEP_FILE,
-                "kept_ids_sha256": file_sha256(d / KEEP_FILE),
-                "size": len(kept_ids),
-                "trimmed_base_sha256": trimmed_base_sha256,
-            }
+            meta["vocab"] = write_kept_ids(d, kept_ids, trimmed_base_sha256)
         meta["info"] = info or {}
         (d / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
 
@@ -119,33 +109,7 @@ def read_foundation_metadata(adapter_dir: str | os.PathLike) -> dict:
             f"no foundation adapter in {d} ({META_FILE} missing); train one with `{TRAIN_COMMAND}` "
             "and pass its adapter/ directory, or install llm4all with the shipped adapter"
         )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise ValueError(f"{meta_path}: invalid JSON ({e})") from e
-    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT or "adapter_sha256" not in meta:
-        raise ValueError(f"{meta_path}: not a foundation adapter description of format {META_FORMAT}")
-    weights = d / meta.get("adapter_file", WEIGHTS_FILE)
-    if not weights.is_file():
-        raise ValueError(f"{d}: adapter weights {weights.name} missing")
-    got = file_sha256(weights)
-    if got != meta["adapter_sha256"]:
-        raise ValueError(
-            f"{weights}: SHA-256 {got} does not match {meta['adapter_sha256']} recorded in {META_FILE} "
-            f"(corrupted or modified adapter; reinstall it or retrain with `{TRAIN_COMMAND}`)"
-        )
-    vocab = meta.get("vocab")
-    if vocab:
-        kp = d / vocab.get("kept_ids_file", KEEP_FILE)
-        if not kp.is_file():
-            raise ValueError(f"{kp}: kept token ids missing (corrupted adapter)")
-        got = file_sha256(kp)
-        if got != vocab.get("kept_ids_sha256"):
-            raise ValueError(
-                f"{kp}: SHA-256 {got} does not match {vocab.get('kept_ids_sha256')} recorded in "
-                f"{META_FILE} (corrupted or modified adapter)"
-            )
-    return meta
+    return check_adapter_files(meta_path, META_FORMAT, "foundation adapter", TRAIN_COMMAND)
 
 
 def load_foundation(

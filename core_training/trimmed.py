@@ -161,3 +161,83 @@ def load_trimmed_base(
         log.warning("could not cache the trimmed base in %s: %s", cached, e)
     call_hook(hook, "load", 3, 3)
     return model, tok
+
+
+# --------------------------------------------------------------------------- adapter directories
+
+WEIGHTS_FILE = "adapter_model.safetensors"
+KEEP_FILE = "vocab_keep.json"
+
+
+def save_peft_files(peft_model, d: str | os.PathLike, base: str | os.PathLike) -> str:
+    """Write a LoRA adapter's PEFT files into ``d`` and return the SHA-256 of its weights.
+
+    The embeddings are never saved (LoRA does not touch them, even on a trimmed base), PEFT's
+    generated README is removed (each model writes its own card), and ``adapter_config.json``
+    names ``base`` as a user would, not the cache path the model was loaded from."""
+    d = Path(d)
+    peft_model.save_pretrained(str(d), save_embedding_layers=False)
+    (d / "README.md").unlink(missing_ok=True)
+    cfg_path = d / "adapter_config.json"
+    if cfg_path.exists():
+        cfg = json.loads(cfg_path.read_text())
+        cfg["base_model_name_or_path"] = str(base)
+        cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    return file_sha256(d / WEIGHTS_FILE)
+
+
+def write_kept_ids(d: str | os.PathLike, kept_ids: Sequence[int], trimmed_base_sha256: str | None) -> dict:
+    """Write the kept token ids beside an adapter; returns the ``vocab`` entry of its metadata."""
+    path = Path(d) / KEEP_FILE
+    path.write_text(json.dumps([int(i) for i in kept_ids]) + "\n")
+    return {
+        "kept_ids_file": KEEP_FILE,
+        "kept_ids_sha256": file_sha256(path),
+        "size": len(kept_ids),
+        "trimmed_base_sha256": trimmed_base_sha256,
+    }
+
+
+def check_adapter_files(meta_path: str | os.PathLike, meta_format: int, what: str, retrain: str) -> dict:
+    """Read an adapter's metadata file (which must exist) and check the files it records: the
+    SHA-256 of the adapter weights and, when the vocabulary was trimmed, of the kept token ids.
+
+    Args:
+        meta_path: the metadata JSON (``samu_model.json``, ``foundation.json``...).
+        meta_format: the ``format`` it must have.
+        what: the kind of adapter, for messages (``SAMU model``).
+        retrain: the command that makes a new one, for messages.
+
+    Raises:
+        ValueError: invalid JSON or format, missing weights, or a checksum mismatch (a corrupted
+            or modified adapter; the message names the file).
+    """
+    meta_path = Path(meta_path)
+    d, name = meta_path.parent, meta_path.name
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ValueError(f"{meta_path}: invalid JSON ({e})") from e
+    if not isinstance(meta, dict) or meta.get("format") != meta_format or "adapter_sha256" not in meta:
+        raise ValueError(f"{meta_path}: not a {what} description of format {meta_format}")
+    weights = d / meta.get("adapter_file", WEIGHTS_FILE)
+    if not weights.is_file():
+        raise ValueError(f"{d}: adapter weights {weights.name} missing")
+    got = file_sha256(weights)
+    if got != meta["adapter_sha256"]:
+        raise ValueError(
+            f"{weights}: SHA-256 {got} does not match {meta['adapter_sha256']} recorded in {name} "
+            f"(corrupted or modified adapter; reinstall it or retrain with `{retrain}`)"
+        )
+    vocab = meta.get("vocab")
+    if vocab:
+        kp = d / vocab.get("kept_ids_file", KEEP_FILE)
+        if not kp.is_file():
+            raise ValueError(f"{kp}: kept token ids missing (corrupted adapter)")
+        got = file_sha256(kp)
+        if got != vocab.get("kept_ids_sha256"):
+            raise ValueError(
+                f"{kp}: SHA-256 {got} does not match {vocab.get('kept_ids_sha256')} recorded in "
+                f"{name} (corrupted or modified adapter)"
+            )
+    return meta

@@ -43,10 +43,19 @@ from typing import Any
 
 from asr.progress import Hook, call_hook
 from asr.transcript import Transcript
+from core_training.trimmed import (  # noqa: F401  # noqa: F401
+    KEEP_FILE,
+    WEIGHTS_FILE,
+    check_adapter_files,
+    file_sha256,
+    kept_ids_sha256,
+    model_sha256,
+    save_peft_files,
+    write_kept_ids,
+)
 
 # the trimmed-base rebuild and the hashes live in core_training.trimmed; re-exported here
 from core_training.trimmed import TRIM_MARKER as _TRIM_MARKER  # noqa: F401
-from core_training.trimmed import file_sha256, kept_ids_sha256, model_sha256  # noqa: F401
 from core_training.trimmed import load_trimmed_base as load_base  # noqa: F401
 from samu.schema import (
     CALLER_TYPES,
@@ -86,8 +95,6 @@ CUT_MARK = "[...]"
 ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
 DEFAULT_ADAPTER = "samu-gemma3-270m-lora"
 META_FILE = "samu_model.json"
-KEEP_FILE = "vocab_keep.json"
-WEIGHTS_FILE = "adapter_model.safetensors"
 META_FORMAT = 1
 
 
@@ -657,29 +664,15 @@ def save_adapter(
     from core_training.models import write_dir_atomic
 
     def write(d: Path) -> None:
-        # the LoRA layers never touch the embeddings: do not save them, even for a trimmed base
-        sm.model.save_pretrained(str(d), save_embedding_layers=False)
-        (d / "README.md").unlink(missing_ok=True)
-        cfg_path = d / "adapter_config.json"
-        if cfg_path.exists():  # point plain-PEFT users at the bundled base, not a cache path
-            cfg = json.loads(cfg_path.read_text())
-            cfg["base_model_name_or_path"] = str(base)
-            cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
         meta: dict[str, Any] = {
             "format": META_FORMAT,
             "name": sm.name,
             "base": str(base),
-            "adapter_sha256": file_sha256(d / WEIGHTS_FILE),
+            "adapter_sha256": save_peft_files(sm.model, d, base),
             "spec": sm.spec.to_dict(),
         }
         if kept_ids is not None:
-            (d / KEEP_FILE).write_text(json.dumps([int(i) for i in kept_ids]) + "\n")
-            meta["vocab"] = {
-                "kept_ids_file": KEEP_FILE,
-                "kept_ids_sha256": file_sha256(d / KEEP_FILE),
-                "size": len(kept_ids),
-                "trimmed_base_sha256": base_sha256,
-            }
+            meta["vocab"] = write_kept_ids(d, kept_ids, base_sha256)
         meta["info"] = info or {}
         (d / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
 
@@ -697,27 +690,7 @@ def read_adapter_metadata(adapter_dir: str | os.PathLike) -> dict:
     meta_path = d / META_FILE
     if not meta_path.is_file():
         raise ValueError(f"{d}: not a SAMU model adapter (no {META_FILE})")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise ValueError(f"{meta_path}: invalid JSON ({e})") from e
-    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT or "adapter_sha256" not in meta:
-        raise ValueError(f"{meta_path}: not a SAMU model description of format {META_FORMAT}")
-    weights = d / WEIGHTS_FILE
-    if not weights.is_file():
-        raise ValueError(f"{d}: adapter weights {WEIGHTS_FILE} missing")
-    got = file_sha256(weights)
-    if got != meta["adapter_sha256"]:
-        raise ValueError(
-            f"{weights}: SHA-256 {got} does not match {meta['adapter_sha256']} recorded in {META_FILE} "
-            "(corrupted or modified adapter; reinstall it or retrain with `llm4all train-samu`)"
-        )
-    vocab = meta.get("vocab")
-    if vocab:
-        kp = d / vocab.get("kept_ids_file", KEEP_FILE)
-        if not kp.is_file() or file_sha256(kp) != vocab.get("kept_ids_sha256"):
-            raise ValueError(f"{kp}: missing or SHA-256 differs from {META_FILE} (corrupted adapter)")
-    return meta
+    return check_adapter_files(meta_path, META_FORMAT, "SAMU model", "llm4all train-samu")
 
 
 def load_samu_model(

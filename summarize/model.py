@@ -314,21 +314,15 @@ def save_adapter(model, out_dir: str | os.PathLike, base: str, base_sha256: str 
     SHA-256 of the weights, prompt format, ``info``), atomically. PEFT's generated README is
     removed (the model card is written separately). Returns the directory."""
     from core_training.models import write_dir_atomic
+    from core_training.trimmed import save_peft_files
 
     def write(d: Path) -> None:
-        model.save_pretrained(str(d), save_embedding_layers=False)
-        (d / "README.md").unlink(missing_ok=True)
-        cfg_path = d / "adapter_config.json"
-        if cfg_path.exists():  # name the base as a user would, not a cache path
-            cfg = json.loads(cfg_path.read_text())
-            cfg["base_model_name_or_path"] = str(base)
-            cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
         meta = {
             "format": META_FORMAT,
             "name": info.get("name", Path(out_dir).name),
             "base": str(base),
             "base_sha256": base_sha256,
-            "adapter_sha256": file_sha256(d / WEIGHTS_FILE),
+            "adapter_sha256": save_peft_files(model, d, base),
             "prompt_format": PROMPT_FORMAT,
             "prompt_tokens": int(info.get("prompt_tokens", 768)),
             "target_tokens": int(info.get("target_tokens", 256)),
@@ -351,25 +345,13 @@ def read_adapter_metadata(adapter_dir: str | os.PathLike) -> dict:
     meta_path = d / META_FILE
     if not meta_path.is_file():
         raise ValueError(f"{d}: not a summary model adapter (no {META_FILE})")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise ValueError(f"{meta_path}: invalid JSON ({e})") from e
-    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT or "adapter_sha256" not in meta:
-        raise ValueError(f"{meta_path}: not a summary model description of format {META_FORMAT}")
+    from core_training.trimmed import check_adapter_files
+
+    meta = check_adapter_files(meta_path, META_FORMAT, "summary model", "llm4all train-summary")
     if meta.get("prompt_format") != PROMPT_FORMAT:
         raise ValueError(
             f"{meta_path}: prompt format {meta.get('prompt_format')!r}, this version of llm4all "
             f"writes format {PROMPT_FORMAT} (retrain with `llm4all train-summary`)"
-        )
-    weights = d / WEIGHTS_FILE
-    if not weights.is_file():
-        raise ValueError(f"{d}: adapter weights {WEIGHTS_FILE} missing")
-    got = file_sha256(weights)
-    if got != meta["adapter_sha256"]:
-        raise ValueError(
-            f"{weights}: SHA-256 {got} does not match {meta['adapter_sha256']} recorded in {META_FILE} "
-            "(corrupted or modified adapter; reinstall it or retrain with `llm4all train-summary`)"
         )
     return meta
 
