@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import os
+import re
 import statistics
 import sys
 from collections import Counter
@@ -860,6 +861,8 @@ def _run_entries(data: dict) -> dict:
 def _samu_runs(ctx: _Context, parts: list[str]) -> list[tuple[str, str, dict]]:
     runs = []
     for f in ctx.results.matching("samu_"):
+        if f.name == _SAMU_MODEL_FILE:  # its own section (samu/calls splits, not simsamu's)
+            continue
         if f.problem:
             parts.append(ctx.note(f"{f.name} illisible ({f.problem}) : ignoré."))
         elif (
@@ -1915,19 +1918,808 @@ def _pseudo(ctx: _Context, data: dict) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- 7. SAMU model (samu_model.json)
+
+_SAMU_MODEL_FILE = "samu_model.json"
+_EXTRACTORS = {
+    "rules": "règles",
+    "model": "modèle seul",
+    "hybrid": "hybride",
+    "hybrid-strict": "hybride strict",
+}
+_MODEL_SPLITS = {
+    "train": "train (samu/calls)",
+    "dev": "dev (samu/calls)",
+    "blind": "blind (samu/calls)",
+    "simsamu-test2": "simsamu test2",
+}
+_ISSUE_FIELDS_FR = "âge, sexe, motif, priorité, type de décision, moyen engagé, type d'appelant"
+
+
+def _order(value: str, known: Iterable[str]) -> tuple[int, str]:
+    """Sort key: the known values in their order, then the others by name."""
+    known = list(known)
+    return (known.index(value) if value in known else len(known), value)
+
+
+def _samu_model_runs(data: dict) -> list[tuple[str, str, str, dict]]:
+    """``(key, extractor, split, run)`` of samu_model.json, by split then extractor."""
+    runs = []
+    for key, run in _run_entries(data).items():
+        if isinstance(run, dict) and isinstance(run.get("per_field"), dict):
+            extractor = str(run.get("extractor") or key)
+            runs.append((str(key), extractor, str(run.get("split") or "?"), run))
+    if not runs:
+        raise _Unexpected("aucune exécution avec « per_field »")
+    return sorted(runs, key=lambda r: (_order(r[2], _MODEL_SPLITS), _order(r[1], _EXTRACTORS), r[0]))
+
+
+def _extractor_name(extractor: str) -> str:
+    return _EXTRACTORS.get(extractor, extractor)
+
+
+def _model_split_name(split: str) -> str:
+    return _MODEL_SPLITS.get(split, split)
+
+
+def _samu_model_tuning(runs: list[tuple[str, str, str, dict]]) -> str:
+    """What each extractor was tuned on (the ``tuned_on`` keys, quoted) and which splits they name."""
+    by_text: dict[str, list[str]] = {}
+    for _, extractor, _, run in runs:
+        if run.get("tuned_on"):
+            by_text.setdefault(str(run["tuned_on"]), []).append(_extractor_name(extractor))
+    if not by_text:
+        return "samu_model.json ne le dit pas (pas de clé « tuned_on »)."
+    out = ["d'après samu_model.json (clés « tuned_on », en anglais dans le fichier) : "]
+    out.append(" ; ".join(f"{', '.join(dict.fromkeys(who))} : « {text} »" for text, who in by_text.items()))
+    training = next((r.get("training") for *_, r in runs if isinstance(r.get("training"), dict)), None)
+    if training:
+        bits = []
+        if training.get("split"):
+            bits.append(f"découpage « {training['split']} »")
+        if training.get("calls"):
+            bits.append(f"{fmt_number(training['calls'])} appels")
+        if training.get("epochs") is not None:
+            bits.append(f"{fmt_number(training['epochs'])} époques")
+        if training.get("steps"):
+            bits.append(f"{fmt_number(training['steps'])} pas")
+        lora = training.get("lora")
+        if isinstance(lora, dict) and lora.get("r"):
+            bits.append(
+                f"LoRA r {fmt_number(lora['r'])}"
+                + (f", couches : {lora['layers']}" if lora.get("layers") else "")
+            )
+        if bits:
+            out.append(f" ; apprentissage du modèle : {', '.join(bits)}")
+    texts = " ".join(by_text)
+    splits = list(dict.fromkeys(split for _, _, split, _ in runs))
+    named = [s for s in splits if re.search(rf"\b{re.escape(s.removeprefix('simsamu-'))}\b", texts)]
+    held = [s for s in splits if s not in named]
+    if named:
+        out.append(
+            f". {', '.join(map(_model_split_name, named))} : nommé(s) dans « tuned_on » (score optimiste)"
+        )
+    if held:
+        out.append(
+            f" ; {', '.join(map(_model_split_name, held))} : nommé(s) dans aucun « tuned_on » "
+            "(tenu(s) à l'écart d'après ces clés)"
+        )
+    return "".join(out) + "."
+
+
+def _section_samu_model(ctx: _Context) -> list[str]:
+    parts: list[str] = []
+    data = ctx.load(_SAMU_MODEL_FILE, parts)
+    if data is None:
+        return parts
+
+    def build() -> list[str]:
+        runs = _samu_model_runs(data)
+        return [_tuned(_samu_model_tuning(runs))] + _samu_model_scores(ctx, runs)
+
+    ctx.block(parts, "Extracteurs SAMU", _SAMU_MODEL_FILE, build)
+    return parts
+
+
+def _samu_model_scores(ctx: _Context, runs: list[tuple[str, str, str, dict]]) -> list[str]:
+    out = [_h3("Micro-F1 sur 7 champs et catégorie du motif, par extracteur et par sous-ensemble")]
+    splits = list(dict.fromkeys(split for _, _, split, _ in runs))
+    extractors = sorted({ex for _, ex, _, _ in runs}, key=lambda e: _order(e, _EXTRACTORS))
+    by = {(ex, split): run for _, ex, split, run in runs}
+    calls = {split: next((r.get("calls") for _, _, s, r in runs if s == split), None) for split in splits}
+    labels = [f"{_model_split_name(s)}\n{fmt_number(calls[s])} appels" for s in splits]
+    fig = _new_figure(11, 4.2)
+    axes = fig.subplots(1, 2, sharey=True)
+    panels = (
+        (axes[0], "micro_issue", "micro-F1 sur 7 champs"),
+        (axes[1], "motif_category", "catégorie du motif (Mxx) : F1"),
+    )
+    for ax, key, title in panels:
+        series = [
+            (_extractor_name(ex), [_num(_get(by.get((ex, s)), key, "f1")) for s in splits])
+            for ex in extractors
+        ]
+        _grouped_bar(ax, labels, series)
+        n = len(series)
+        for k, (_, vals) in enumerate(series):
+            for i, v in enumerate(vals):
+                if not math.isnan(v):
+                    x = i + (k - (n - 1) / 2) * 0.8 / n
+                    ax.text(x, v + 0.01, fmt_number(v, 2), ha="center", va="bottom", fontsize=7)
+        ax.set_ylim(0, 1.08)
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+        _fr_ticks(ax)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("F1")
+    fig.legend(
+        *axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=len(extractors), fontsize=8
+    )
+    out.append(
+        ctx.figure(
+            fig,
+            f"Micro-F1 sur les 7 champs ({_ISSUE_FIELDS_FR}) et F1 de la catégorie du motif (3 premiers "
+            "caractères du code), par extracteur ; barre absente : extracteur non mesuré sur ce sous-ensemble",
+        )
+    )
+    best = []
+    for s in splits:
+        scored = [(_num(_get(by.get((ex, s)), "micro_issue", "f1")), ex) for ex in extractors]
+        scored = [x for x in scored if not math.isnan(x[0])]
+        if scored:
+            f1, ex = max(scored)
+            best.append(f"{_model_split_name(s)} : {_extractor_name(ex)} ({fmt_number(f1, 3)})")
+    if best:
+        out.append(_p("Meilleur micro-F1 sur 7 champs par sous-ensemble : " + " ; ".join(best) + "."))
+    models = list(
+        dict.fromkeys(k.split("/")[0] for k, ex, _, _ in runs if ex != "rules" and k.count("/") >= 2)
+    )
+    rows = []
+    for _, ex, s, r in runs:
+        load = r.get("load_average_1min")
+        rows.append(
+            [
+                _extractor_name(ex),
+                _model_split_name(s),
+                fmt_number(r.get("calls")),
+                fmt_number(_get(r, "micro_issue", "f1"), 3),
+                fmt_number(_get(r, "micro_target", "f1"), 3),
+                fmt_number(_get(r, "micro_all", "f1"), 3),
+                fmt_number(_get(r, "motif_category", "f1"), 3),
+                fmt_number(_get(r, "per_field", "qualification.motif", "f1"), 2),
+                fmt_seconds(r.get("seconds_median")),
+                fmt_seconds(r.get("seconds_max")),
+                fmt_seconds(r.get("load_seconds")),
+                f"{fmt_number(_get(load, 0), 2)} → {fmt_number(_get(load, 1), 2)}"
+                if isinstance(load, list)
+                else MISSING,
+                fmt_number(r.get("model_values_dropped")),
+            ]
+        )
+    out.append(
+        _table(
+            [
+                "extracteur",
+                "sous-ensemble",
+                "appels",
+                "micro-F1, 7 champs",
+                "micro-F1, champs cibles ★",
+                "micro-F1, tous les champs",
+                "catégorie du motif (F1)",
+                "motif exact (F1)",
+                "s par appel (médiane)",
+                "s par appel (max)",
+                "chargement (s)",
+                "charge 1 min, début → fin",
+                "valeurs du modèle écartées",
+            ],
+            rows,
+            text_cols=2,
+            caption=(f"modèle : {', '.join(models)} ; " if models else "")
+            + "★ : champs cibles du fichier (target_fields) ; la charge de la machine diffère d'un "
+            "sous-ensemble à l'autre : ne comparer les temps qu'au sein d'un même sous-ensemble",
+        )
+    )
+    fields: list[str] = []
+    for *_, r in runs:
+        fields += [f for f in r["per_field"] if f not in fields]
+    targets = {f for *_, r in runs for f in r.get("target_fields") or []}
+    out.append(
+        _table(
+            ["champ", "code"] + [f"{_extractor_name(ex)} · {_model_split_name(s)}" for _, ex, s, _ in runs],
+            [
+                [f"{_FIELD_LABELS.get(f, f)}{' ★' if f in targets else ''}", f]
+                + [fmt_number(_f1(r, f), 2) for *_, r in runs]
+                for f in fields
+            ],
+            text_cols=2,
+            caption="F1 par champ (« — » : ni valeur de référence ni prédiction sur ces appels)",
+        )
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- 8. summary model (summary_model.json)
+
+_SUMMARY_MODEL_FILE = "summary_model.json"
+
+
+def _section_summary_model(ctx: _Context) -> list[str]:
+    parts: list[str] = []
+    data = ctx.load(_SUMMARY_MODEL_FILE, parts)
+    if data is None:
+        return parts
+    parts.append(_tuned(_summary_model_tuning(data)))
+    ctx.block(
+        parts, "ROUGE du modèle de résumé", _SUMMARY_MODEL_FILE, lambda: _summary_model_rouge(ctx, data)
+    )
+    ctx.block(parts, "Temps et fidélité", _SUMMARY_MODEL_FILE, lambda: _summary_model_decoding(ctx, data))
+    return parts
+
+
+def _summary_model_tuning(data: dict) -> str:
+    bits = []
+    if data.get("tuned_on"):
+        bits.append(f"d'après summary_model.json (en anglais dans le fichier) : « {data['tuned_on']} »")
+    training = _get(data, "model", "training")
+    if isinstance(training, dict):
+        t = []
+        if training.get("data"):
+            t.append(f"données « {training['data']} »")
+        for key, unit in (("debates", "débats"), ("examples", "exemples"), ("tokens", "jetons vus")):
+            if training.get(key):
+                t.append(f"{fmt_number(training[key])} {unit}")
+        if training.get("epochs") is not None:
+            t.append(f"{fmt_number(training['epochs'])} époque")
+        if training.get("base"):
+            t.append(f"sur la base « {training['base']} »")
+        if t:
+            bits.append(
+                f"apprentissage de {_get(data, 'model', 'name', default='ce modèle')} : {', '.join(t)}"
+            )
+    if not bits:
+        return "summary_model.json ne le dit pas."
+    return " ; ".join(bits) + "."
+
+
+def _summary_model_main(data: dict, systems: dict) -> str | None:
+    """The system of the measured model (its name in ``model.name``)."""
+    name = _get(data, "model", "name")
+    return next((s for s in systems if name and str(name) in s), None)
+
+
+def _summary_model_rouge(ctx: _Context, data: dict) -> list[str]:
+    systems = {k: v for k, v in (data.get("systems") or {}).items() if isinstance(v, dict)}
+    if not systems:
+        raise _Unexpected("« systems » absent ou vide")
+    common = data.get("common_files") or []
+    dataset = str(data.get("dataset") or "FREDSum")
+    out = [
+        _h3(
+            f"ROUGE F1 du modèle de résumé et des autres systèmes ({len(common)} fichiers communs, {dataset})"
+        )
+    ]
+    names = list(systems)
+    labels = [_summary_name(s).replace(", ", ",\n") for s in names]
+    metrics = (("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"))
+    fig = _new_figure(11, 0.5 * len(names) + 1.6)
+    ax1, ax2 = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1.2])
+    _grouped_barh(
+        ax1, labels, [(lab, [_num(_get(systems, s, "common", k)) for s in names]) for k, lab in metrics]
+    )
+    ax1.set_xlabel("ROUGE F1 (%)")
+    ax1.legend(fontsize=8, loc="lower right")
+    words = [_num(systems[s].get("median_words")) for s in names]
+    ax2.barh(range(len(names)), words, color="0.55")
+    for i, w in enumerate(words):
+        if not math.isnan(w):
+            ax2.text(w, i, f" {fmt_number(w)}", va="center", fontsize=8)
+    ax2.set_xlim(0, max([w for w in words if not math.isnan(w)] or [1]) * 1.25)
+    ax2.set_xlabel("mots par résumé (médiane)")
+    for lab in ax1.get_yticklabels():
+        lab.set_fontsize(8)
+        if lab.get_text().startswith("nous"):
+            lab.set_fontweight("bold")
+    for ax in (ax1, ax2):
+        _fr_ticks(ax, "x")
+        ax.grid(axis="x", alpha=0.3)
+    out.append(
+        ctx.figure(
+            fig,
+            "ROUGE-1/2/L (F1, %) sur les fichiers communs et longueur médiane des résumés ; nos systèmes en gras",
+        )
+    )
+    rows = []
+    for s in names:
+        v = systems[s]
+        rows.append(
+            [
+                _summary_name(s),
+                fmt_number(v.get("n_files")),
+                fmt_number(_get(v, "common", "rouge1"), 2),
+                fmt_number(_get(v, "common", "rouge2"), 2),
+                fmt_number(_get(v, "common", "rougeL"), 2),
+                fmt_number(v.get("median_words")),
+                fmt_seconds(v.get("median_seconds_per_file")),
+                fmt_number(len(v["failed"])) if isinstance(v.get("failed"), dict | list) else MISSING,
+            ]
+        )
+    out.append(
+        _table(
+            ["système", "fichiers", "R-1", "R-2", "R-L", "mots (médiane)", "s par débat (médiane)", "échecs"],
+            rows,
+            caption=f"ROUGE F1 (%) sur les {len(common)} fichiers que tous les systèmes ont ; {dataset} ; "
+            "s par débat : le temps que ce banc a mis à obtenir chaque résumé",
+        )
+    )
+    main = _summary_model_main(data, systems)
+    if main is not None:
+        others = [
+            _num(systems[s].get("median_words"))
+            for s in names
+            if s != main and not s.startswith("ours: modèle")
+        ]
+        others = [w for w in others if not math.isnan(w)]
+        w = _num(systems[main].get("median_words"))
+        if others and not math.isnan(w):
+            out.append(
+                _p(
+                    f"{_summary_name(main)} écrit {fmt_number(w)} mots en médiane, contre {fmt_number(min(others))} "
+                    f"à {fmt_number(max(others))} pour les systèmes qui ne sont pas ce modèle : un résumé plus court "
+                    "perd en rappel, donc en ROUGE-1 surtout."
+                )
+            )
+    scorer = data.get("scorer")
+    if isinstance(scorer, dict) and scorer:
+        out.append(
+            _p(
+                "Mesure (en anglais dans le fichier) : "
+                + " ; ".join(f"{k} : {v}" for k, v in scorer.items())
+                + ".",
+                cls="small",
+            )
+        )
+    targets = data.get("targets")
+    if isinstance(targets, dict) and targets:
+        out.append(
+            _p(
+                "Repères notés dans le fichier (targets) : "
+                + " ; ".join(f"{k} {fmt_number(v)}" for k, v in targets.items())
+                + ".",
+                cls="small",
+            )
+        )
+    return out
+
+
+def _summary_model_decoding(ctx: _Context, data: dict) -> list[str]:
+    main = _summary_model_main(data, data.get("systems") or {}) or _get(
+        data, "model", "name", default="modèle"
+    )
+    configs: list[tuple[str, dict]] = []
+    if isinstance(data.get("decoding"), dict) or isinstance(data.get("faithfulness"), dict):
+        configs.append((_summary_name(str(main)), data))
+    for name, v in (data.get("variants") or {}).items():
+        if isinstance(v, dict):
+            configs.append((_summary_name(str(name)), v))
+    gvb = data.get("greedy_vs_beam")
+    if not configs and not isinstance(gvb, dict):
+        raise _Unexpected("ni « decoding », ni « faithfulness », ni « greedy_vs_beam »")
+    out = [_h3("Modèle de résumé : temps par débat et fidélité (noms, nombres)")]
+    decoding = [(n, v["decoding"]) for n, v in configs if isinstance(v.get("decoding"), dict)]
+    machine = data.get("machine") or {}
+    if decoding:
+        out.append(
+            _table(
+                [
+                    "configuration",
+                    "débats",
+                    "s par débat (médiane)",
+                    "s par débat (max)",
+                    "jetons générés (médiane)",
+                    "jetons de consigne (médiane)",
+                    "jetons générés par s",
+                    "replis",
+                ],
+                [
+                    [
+                        n,
+                        fmt_number(d.get("files")),
+                        fmt_seconds(d.get("median_seconds_per_debate")),
+                        fmt_seconds(d.get("max_seconds_per_debate")),
+                        fmt_number(d.get("median_new_tokens")),
+                        fmt_number(d.get("median_prompt_tokens")),
+                        fmt_number(d.get("generation_tokens_per_second"), 2),
+                        fmt_number(d.get("fallbacks")),
+                    ]
+                    for n, d in decoding
+                ],
+                caption="Génération sur CPU"
+                + (f", {machine['cpus']} cœurs" if machine.get("cpus") else "")
+                + (
+                    f", {machine['torch_threads']} fil(s) torch par processus"
+                    if machine.get("torch_threads")
+                    else ""
+                ),
+            )
+        )
+    if isinstance(gvb, dict) and isinstance(gvb.get("greedy"), dict) and isinstance(gvb.get("beam"), dict):
+        out.append(
+            _table(
+                [
+                    "décodage",
+                    "débats",
+                    "R-1",
+                    "R-2",
+                    "R-L",
+                    "s par débat (médiane)",
+                    "jetons générés (médiane)",
+                ],
+                [
+                    [
+                        label,
+                        fmt_number(r.get("files")),
+                        fmt_number(r.get("rouge1"), 2),
+                        fmt_number(r.get("rouge2"), 2),
+                        fmt_number(r.get("rougeL"), 2),
+                        fmt_seconds(r.get("median_seconds_per_debate")),
+                        fmt_number(r.get("median_new_tokens")),
+                    ]
+                    for label, r in (
+                        ("glouton", gvb["greedy"]),
+                        (f"faisceau de {fmt_number(gvb.get('num_beams'))}", gvb["beam"]),
+                    )
+                ],
+                caption=f"Glouton contre faisceau sur {len(gvb.get('files') or [])} débats seulement (ROUGE F1, %)",
+            )
+        )
+    faith = [(n, v["faithfulness"]) for n, v in configs if isinstance(v.get("faithfulness"), dict)]
+    if faith:
+        out.append(
+            _table(
+                [
+                    "configuration",
+                    "noms absents du débat",
+                    "taux (noms)",
+                    "nombres absents du débat",
+                    "taux (nombres)",
+                    "exemples",
+                ],
+                [
+                    [
+                        n,
+                        f"{fmt_number(_get(f, 'names', 'unsupported'))}/{fmt_number(_get(f, 'names', 'total'))}",
+                        fmt_percent(_get(f, "names", "rate")),
+                        f"{fmt_number(_get(f, 'numbers', 'unsupported'))}/{fmt_number(_get(f, 'numbers', 'total'))}",
+                        fmt_percent(_get(f, "numbers", "rate")),
+                        ", ".join(map(str, f.get("examples") or [])) or MISSING,
+                    ]
+                    for n, f in faith
+                ],
+                caption="Fidélité (summarize.faithfulness) : noms propres et nombres des résumés introuvables dans la "
+                "transcription du débat, sur tous les débats mesurés",
+            )
+        )
+    else:
+        out.append(ctx.note("summary_model.json ne contient pas de mesure de fidélité (« faithfulness »)."))
+    if data.get("note"):
+        out.append(_p(f"Note du fichier (en anglais) : {data['note']}", cls="small"))
+    return out
+
+
+# --------------------------------------------------------------------------- 9. llama.cpp (llamacpp.json)
+
+_LLAMACPP_FILE = "llamacpp.json"
+
+
+def _section_llamacpp(ctx: _Context) -> list[str]:
+    parts: list[str] = []
+    data = ctx.load(_LLAMACPP_FILE, parts)
+    if data is None:
+        return parts
+    files = data.get("files") if isinstance(data.get("files"), list) else []
+    cpus = _get(data, "machine", "cpus")
+    bits = [
+        "llamacpp.json n'en déclare aucune propre à cette mesure : le modèle de résumé livré (section "
+        "« Modèle de résumé »), fusionné puis converti en GGUF f16 et quantifié (Q8_0, Q4_K_M), sans "
+        "nouvel apprentissage"
+    ]
+    if data.get("tuned_on"):
+        bits.append(f"llamacpp.json (en anglais) : « {data['tuned_on']} »")
+    if files:
+        bits.append(f"mesure sur {fmt_number(len(files))} débats ({', '.join(map(str, files))})")
+    bits.append("les deux moteurs reçoivent les mêmes identifiants de jetons")
+    if cpus:
+        bits.append(f"{cpus} cœurs CPU")
+    parts.append(_tuned(" ; ".join(bits) + "."))
+    ctx.block(parts, "llama.cpp contre transformers", _LLAMACPP_FILE, lambda: _llamacpp(ctx, data))
+    return parts
+
+
+def _llamacpp(ctx: _Context, data: dict) -> list[str]:
+    rows = [r for r in data.get("rows") or [] if isinstance(r, dict)]
+    if not rows:
+        raise _Unexpected("« rows » absent ou vide")
+    out = [_h3("Vitesse de génération et accord avec transformers, par moteur")]
+    labels = [str(r.get("engine", "?")).replace(" (", "\n(") for r in rows]
+    fig = _new_figure(11, 4.4)
+    ax1, ax2 = fig.subplots(1, 2)
+    speed = [_num(r.get("median_decode_tokens_per_second")) for r in rows]
+    ax1.bar(range(len(rows)), speed, color=[_COLORS[i % len(_COLORS)] for i in range(len(rows))])
+    for i, r in enumerate(rows):
+        if not math.isnan(speed[i]):
+            ax1.text(
+                i,
+                speed[i],
+                f"{fmt_seconds(r.get('median_generate_seconds_per_debate'))} s/débat\n"
+                f"×{fmt_number(r.get('speedup_generate_vs_transformers'), 2)}",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+    ax1.set_xticks(range(len(rows)), labels)
+    ax1.set_ylabel("décodage (jetons/s, médiane)")
+    ax1.set_title("vitesse ; « ×n » : accélération par débat", fontsize=10)
+    ax1.set_ylim(0, max([v for v in speed if not math.isnan(v)] or [1]) * 1.25)
+    _grouped_bar(
+        ax2,
+        labels,
+        [
+            (
+                "ROUGE-L contre la sortie transformers",
+                [_num(r.get("median_rougeL_vs_transformers_raw")) for r in rows],
+            ),
+            ("ROUGE-L contre les références", [_num(r.get("median_rougeL_vs_references")) for r in rows]),
+        ],
+    )
+    ax2.set_ylim(0, 105)
+    ax2.set_ylabel("ROUGE-L F1 (%, médiane par débat)")
+    ax2.set_title("accord et qualité", fontsize=10)
+    ax2.legend(fontsize=8)
+    for ax in (ax1, ax2):
+        ax.tick_params(axis="x", labelsize=8)
+        _fr_ticks(ax)
+        ax.grid(axis="y", alpha=0.3)
+    out.append(
+        ctx.figure(
+            fig,
+            "Médianes par débat : vitesse de décodage, temps de génération par débat et accélération par rapport à "
+            "transformers ; à droite, ROUGE-L des sorties contre celles de transformers (100 : même texte) et "
+            "contre les résumés de référence",
+        )
+    )
+    n_files = len(data.get("files") or [])
+    table = []
+    for r in rows:
+        same = r.get("identical_outputs")
+        table.append(
+            [
+                str(r.get("engine", MISSING)),
+                fmt_number(r.get("size_mb"), 1),
+                fmt_seconds(r.get("load_seconds")),
+                fmt_number(r.get("median_prompt_tokens")),
+                fmt_number(r.get("median_new_tokens")),
+                fmt_seconds(r.get("median_prefill_seconds")),
+                fmt_number(r.get("median_decode_tokens_per_second"), 1),
+                fmt_seconds(r.get("median_generate_seconds_per_debate")),
+                fmt_number(r.get("speedup_generate_vs_transformers"), 2),
+                fmt_number(r.get("median_rougeL_vs_transformers_raw"), 2),
+                fmt_number(r.get("median_rougeL_vs_transformers_cleaned"), 2),
+                f"{fmt_number(same)}/{n_files}" if same is not None and n_files else fmt_number(same),
+                fmt_number(r.get("median_rougeL_vs_references"), 2),
+                fmt_number(r.get("unusable_outputs")),
+            ]
+        )
+    out.append(
+        _table(
+            [
+                "moteur",
+                "taille (Mo)",
+                "chargement (s)",
+                "jetons de consigne",
+                "jetons générés",
+                "pré-remplissage (s)",
+                "décodage (jetons/s)",
+                "s par débat",
+                "accélération",
+                "R-L contre transformers (brut)",
+                "R-L contre transformers (nettoyé)",
+                "sorties identiques",
+                "R-L contre références",
+                "sorties inutilisables",
+            ],
+            table,
+            caption="Médianes par débat ; accélération : temps de génération de transformers ÷ celui du moteur",
+        )
+    )
+    ref = next((r for r in rows if str(r.get("engine", "")).startswith("transformers")), None)
+    ref_new = _num((ref or {}).get("median_new_tokens"))
+    for r in rows:
+        new = _num(r.get("median_new_tokens"))
+        if r is not ref and ref_new > 0 and not math.isnan(new) and abs(new - ref_new) > 0.1 * ref_new:
+            out.append(
+                ctx.note(
+                    f"{r.get('engine')} : {fmt_number(new)} jetons générés en médiane contre {fmt_number(ref_new)} "
+                    "pour transformers — ses résumés diffèrent, et son temps par débat en dépend autant que sa vitesse "
+                    "par jeton."
+                )
+            )
+    quantize = _get(data, "conversion", "quantize")
+    if quantize:
+        out.append(_p(f"Quantification (en anglais dans le fichier) : {quantize}", cls="small"))
+    contended = _get(data, "contended_first_run", "note")
+    if contended:
+        out.append(_p(f"Première mesure écartée (en anglais dans le fichier) : {contended}", cls="small"))
+    return out
+
+
+# --------------------------------------------------------------------------- 10. French foundation (foundation.json)
+
+_FOUNDATION_FILE = "foundation.json"
+_FOUNDATION_DOMAINS = (
+    ("new", "dialogues français (validation)"),
+    ("old", "ancien domaine (validation du rejeu)"),
+)
+
+
+def _section_foundation(ctx: _Context) -> list[str]:
+    parts: list[str] = []
+    data = ctx.load(_FOUNDATION_FILE, parts)
+    if data is None:
+        return parts
+    runs = (
+        [r for r in data.get("runs") or [] if isinstance(r, dict)]
+        if isinstance(data.get("runs"), list)
+        else []
+    )
+    tokens = sorted({r.get("tokens") for r in runs if isinstance(r.get("tokens"), int | float)})
+    evals = sorted({r.get("eval_tokens") for r in runs if isinstance(r.get("eval_tokens"), int | float)})
+    if data.get("tuned_on"):
+        bits = [f"d'après foundation.json (en anglais) : « {data['tuned_on']} »"]
+    else:
+        bits = ["foundation.json ne nomme pas les données d'entraînement (pas de clé « tuned_on »)"]
+    bits.append(
+        "d'après benchmarks/bench_foundation.py, « new » est la validation des dialogues français et « old » "
+        "celle du corpus de rejeu (ancien domaine), et la référence « avant » est la base au vocabulaire réduit"
+    )
+    if tokens:
+        bits.append(f"{' ou '.join(fmt_number(t) for t in tokens)} jetons d'entraînement par exécution")
+    if evals:
+        bits.append(f"perplexité mesurée sur {' ou '.join(fmt_number(t) for t in evals)} jetons par domaine")
+    parts.append(_tuned(" ; ".join(bits) + "."))
+    ctx.block(parts, "Fondation française", _FOUNDATION_FILE, lambda: _foundation(ctx, data))
+    return parts
+
+
+def _foundation(ctx: _Context, data: dict) -> list[str]:
+    runs = [
+        r for r in data.get("runs") or [] if isinstance(r, dict) and isinstance(r.get("perplexity"), dict)
+    ]
+    if not runs:
+        raise _Unexpected("« runs » absent, vide ou sans « perplexity »")
+    out = [_h3("Perplexité par mot avant (base au vocabulaire réduit) et après l'adaptateur, par domaine")]
+    # one "before" bar when every run starts from the same base with the same scores
+    befores = {
+        (
+            r.get("trimmed_base_sha256"),
+            *(_get(r, "perplexity", d, "word_before") for d, _ in _FOUNDATION_DOMAINS),
+        )
+        for r in runs
+    }
+    shared_base = len(befores) == 1
+    labels: list[str] = []
+    values: dict[str, list[float]] = {d: [] for d, _ in _FOUNDATION_DOMAINS}
+    kinds: list[str] = []
+    for i, r in enumerate(runs):
+        if i == 0 or not shared_base:
+            labels.append(
+                "base au vocabulaire réduit" + ("" if shared_base else f"\n(avant {r.get('label', '?')})")
+            )
+            kinds.append("base")
+            for d, _ in _FOUNDATION_DOMAINS:
+                values[d].append(_num(_get(r, "perplexity", d, "word_before")))
+        labels.append(str(r.get("label", "?")))
+        kinds.append("run")
+        for d, _ in _FOUNDATION_DOMAINS:
+            values[d].append(_num(_get(r, "perplexity", d, "word_after")))
+    fig = _new_figure(11, 0.45 * len(labels) + 1.6)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, (d, title) in zip(axes, _FOUNDATION_DOMAINS):
+        vals = values[d]
+        colors = ["0.6" if k == "base" else _COLORS[j % len(_COLORS)] for j, k in enumerate(kinds)]
+        ax.barh(range(len(labels)), vals, color=colors)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        base = next((v for v, k in zip(vals, kinds) if k == "base"), math.nan)
+        for j, v in enumerate(vals):
+            if not math.isnan(v):
+                change = (
+                    ""
+                    if kinds[j] == "base" or not base
+                    else f" ({'+' if v > base else ''}{fmt_percent(v / base - 1, 1)})"
+                )
+                ax.text(v, j, f" {fmt_number(v, 1)}{change}", va="center", fontsize=8)
+        ax.set_xlim(0, max([v for v in vals if not math.isnan(v)] or [1]) * 1.3)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("perplexité par mot (plus bas = mieux)")
+        _fr_ticks(ax, "x")
+        ax.grid(axis="x", alpha=0.3)
+    out.append(
+        ctx.figure(
+            fig,
+            "Perplexité par mot de la base au vocabulaire réduit (gris) et de chaque exécution après adaptation ; "
+            "entre parenthèses, la variation par rapport à la base (négatif = mieux ; l'ancien domaine qui monte, c'est l'oubli)",
+        )
+    )
+    rows = []
+    for r in runs:
+        row: list[Any] = [
+            str(r.get("label", MISSING)),
+            fmt_percent(r.get("replay_ratio"), 0),
+            fmt_number(r.get("lr")),
+            fmt_number(r.get("steps")),
+            fmt_number(r.get("tokens")),
+        ]
+        for d, _ in _FOUNDATION_DOMAINS:
+            p = _get(r, "perplexity", d, default={}) or {}
+            row.append(f"{fmt_number(p.get('word_before'), 1)} → {fmt_number(p.get('word_after'), 1)}")
+            row.append(f"{fmt_number(p.get('bpc_before'), 3)} → {fmt_number(p.get('bpc_after'), 3)}")
+        row += [
+            fmt_number(r.get("train_seconds"), 0),
+            fmt_number(r.get("tokens_per_s"), 1),
+            fmt_number(r.get("peak_rss_gb"), 2),
+            fmt_number(r.get("adapter_mb"), 1),
+            fmt_number(r.get("eval_tokens")),
+        ]
+        rows.append(row)
+    out.append(
+        _table(
+            [
+                "exécution",
+                "rejeu",
+                "lr",
+                "pas",
+                "jetons",
+                "perplexité/mot, dialogues français",
+                "bits/car., dialogues français",
+                "perplexité/mot, ancien domaine",
+                "bits/car., ancien domaine",
+                "entraînement (s)",
+                "jetons/s",
+                "mémoire max (Go)",
+                "adaptateur (Mo)",
+                "jetons d'évaluation par domaine",
+            ],
+            rows,
+            text_cols=1,
+            caption="Avant → après l'adaptateur ; les temps dépendent de la charge de la machine pendant chaque exécution",
+        )
+    )
+    extra = [f"adaptateur livré : {data['adapter']}"] if data.get("adapter") else []
+    if data.get("full_finetuning_reference"):
+        extra.append(f"référence en affinage complet : {data['full_finetuning_reference']}")
+    if extra:
+        out.append(_p(" ; ".join(extra) + ".", cls="small"))
+    return out
+
+
 # --------------------------------------------------------------------------- page
 
 _SECTIONS: tuple[tuple[str, str, Callable[[_Context], list[str]]], ...] = (
     ("asr", "1. Transcription de la parole (ASR)", _section_asr),
     ("diarisation", "2. Diarisation et rôles des locuteurs", _section_diarization),
     ("samu", "3. Fiches d'appel SAMU", _section_samu),
-    ("resumes", "4. Résumés (FREDSum)", _section_summaries),
+    ("samu-modele", "4. Modèle SAMU : règles, modèle, hybride (samu/calls et simsamu)", _section_samu_model),
+    ("resumes", "5. Résumés (FREDSum)", _section_summaries),
+    ("resume-modele", "6. Modèle de résumé (test FREDSum)", _section_summary_model),
+    ("llamacpp", "7. Modèle de résumé avec llama.cpp (GGUF) contre transformers", _section_llamacpp),
     (
         "entrainement",
-        "5. Cœur d'entraînement (compression, distillation, pré-entraînement continu)",
+        "8. Cœur d'entraînement (compression, distillation, pré-entraînement continu)",
         _section_training,
     ),
-    ("pseudonymisation", "6. Pseudonymisation", _section_pseudonymization),
+    ("fondation", "9. Fondation française (adaptateur LoRA, dialogues français)", _section_foundation),
+    ("pseudonymisation", "10. Pseudonymisation", _section_pseudonymization),
 )
 SECTION_TITLES: tuple[str, ...] = tuple(t for _, t, _ in _SECTIONS)
 

@@ -58,7 +58,8 @@ def test_page_is_self_contained_with_a_figure_per_section(page):
     import base64
 
     images = IMG.findall(page)
-    assert len(images) >= 2 * len(SECTION_TITLES)  # a figure per part: 12 with the simsamu data
+    # two figures in each of the first six sections with the simsamu data, one in each later one
+    assert len(images) >= 2 * (len(SECTION_TITLES) - len(NEW_SECTIONS)) + len(NEW_SECTIONS)
     for b64 in images:
         width, height = png_size(base64.b64decode(b64))
         assert width >= 600 and height >= 200
@@ -200,3 +201,267 @@ def test_french_number_formats():
     assert fmt_number(1.9448) == "1,94" and fmt_number(13.48) == "13,5" and fmt_number(253.4) == "253"
     assert fmt_number(274433.8) == "2,7e5" and fmt_number(3e-05) == "3,0e-5"
     assert fmt_percent(0.69458) == "69,5\u00a0%" and fmt_percent(None) == "—"
+
+
+# --------------------------------------------------------------------------- the four later result files
+
+NEW_SECTIONS = {  # anchor -> result file
+    "samu-modele": "samu_model.json",
+    "resume-modele": "summary_model.json",
+    "llamacpp": "llamacpp.json",
+    "fondation": "foundation.json",
+}
+
+
+def section_text(page: str, anchor: str) -> str:
+    return visible_text(page.split(f'<section id="{anchor}">')[1].split("</section>")[0])
+
+
+def section_images(page: str, anchor: str) -> int:
+    return len(IMG.findall(page.split(f'<section id="{anchor}">')[1].split("</section>")[0]))
+
+
+def _samu_run(extractor: str, split: str, issue: float, category: float, seconds: float) -> dict:
+    fields = {
+        "qualification.motif": {"tp": 3, "fp": 1, "fn": 1, "precision": 0.75, "recall": 0.75, "f1": 0.75},
+        "patient.age": {"tp": 0, "fp": 0, "fn": 0, "precision": 0.0, "recall": 0.0, "f1": 0.0},
+    }
+    return {
+        "extractor": extractor,
+        "split": split,
+        "tuned_on": f"{extractor}: tuned on samu/calls train",
+        "threads": 2,
+        "load_average_1min": [1.5, 2.25],
+        "calls": 4,
+        "per_field": fields,
+        "micro_all": {"f1": 0.7},
+        "micro_target": {"f1": 0.6543},
+        "micro_issue": {"f1": issue},
+        "motif_category": {"f1": category},
+        "target_fields": ["qualification.motif"],
+        "seconds_median": seconds,
+        "seconds_max": 2 * seconds,
+        "model_values_dropped": 0,
+    }
+
+
+SMALL = {
+    "samu_model.json": {
+        "rules/dev": _samu_run("rules", "dev", 0.9123, 0.8771, 0.004),
+        "m/model/dev": {**_samu_run("model", "dev", 0.4321, 0.3456, 12.34), "training": {"split": "train"}},
+        "rules/blind": _samu_run("rules", "blind", 0.9351, 0.9012, 0.01),
+    },
+    "summary_model.json": {
+        "dataset": "FREDSum test split",
+        "common_files": ["a.txt", "b.txt"],
+        "systems": {
+            "ChatGPT": {
+                "common": {"rouge1": 45.111, "rouge2": 14.222, "rougeL": 22.333},
+                "n_files": 2,
+                "median_words": 388,
+            },
+            "ours: modèle tiny": {
+                "common": {"rouge1": 33.444, "rouge2": 13.557, "rougeL": 21.666},
+                "n_files": 2,
+                "median_words": 66,
+                "median_seconds_per_file": 14.56,
+            },
+        },
+        "model": {"name": "tiny", "training": {"data": "FREDSum train split", "debates": 7}},
+        "decoding": {"files": 2, "median_seconds_per_debate": 14.56, "generation_tokens_per_second": 8.42},
+        "faithfulness": {
+            "names": {"unsupported": 1, "total": 8, "rate": 0.125},
+            "numbers": {"unsupported": 3, "total": 8, "rate": 0.375},
+            "examples": ["Joisomont"],
+        },
+        "tuned_on": "nothing from the test split (train split only)",
+    },
+    "llamacpp.json": {
+        "files": ["a.txt", "b.txt"],
+        "machine": {"cpus": 2},
+        "rows": [
+            {
+                "engine": "transformers fp32 (2 threads)",
+                "median_new_tokens": 100,
+                "median_decode_tokens_per_second": 22.67,
+                "median_generate_seconds_per_debate": 5.7,
+                "speedup_generate_vs_transformers": 1.0,
+                "median_rougeL_vs_transformers_raw": 100.0,
+                "identical_outputs": 2,
+                "median_rougeL_vs_references": 19.44,
+            },
+            {
+                "engine": "llama.cpp q4_k_m (2 threads)",
+                "size_mb": 96.1,
+                "median_new_tokens": 194,
+                "median_decode_tokens_per_second": 165.79,
+                "median_generate_seconds_per_debate": 1.594,
+                "speedup_generate_vs_transformers": 3.58,
+                "median_rougeL_vs_transformers_raw": 12.82,
+                "identical_outputs": 0,
+                "median_rougeL_vs_references": 13.07,
+            },
+        ],
+    },
+    "foundation.json": {
+        "runs": [
+            {
+                "label": "replay (shipped)",
+                "replay_ratio": 0.25,
+                "lr": 0.0003,
+                "tokens": 24576,
+                "eval_tokens": 4096,
+                "trimmed_base_sha256": "x",
+                "perplexity": {
+                    "new": {"word_before": 75.66, "word_after": 62.52, "bpc_before": 1.2, "bpc_after": 1.15},
+                    "old": {
+                        "word_before": 728.69,
+                        "word_after": 665.62,
+                        "bpc_before": 1.0,
+                        "bpc_after": 0.99,
+                    },
+                },
+            },
+            {
+                "label": "no replay",
+                "replay_ratio": 0.0,
+                "lr": 0.0003,
+                "tokens": 24576,
+                "eval_tokens": 4096,
+                "trimmed_base_sha256": "x",
+                "perplexity": {
+                    "new": {"word_before": 75.66, "word_after": 60.97, "bpc_before": 1.2, "bpc_after": 1.14},
+                    "old": {
+                        "word_before": 728.69,
+                        "word_after": 860.12,
+                        "bpc_before": 1.0,
+                        "bpc_after": 1.03,
+                    },
+                },
+            },
+        ],
+    },
+}
+
+
+def test_later_result_files_get_their_sections_with_their_numbers(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    for name, data in SMALL.items():
+        (results / name).write_text(json.dumps(data), encoding="utf-8")
+    page = build_report(results, tmp_path / "rapport.html", simsamu_dir=tmp_path / "absent").read_text(
+        encoding="utf-8"
+    )
+    for anchor in NEW_SECTIONS:
+        assert section_images(page, anchor) == 1, anchor
+        text = section_text(page, anchor)
+        assert "Données de réglage :" in text and "<table" in page.split(f'id="{anchor}"')[1], anchor
+        assert "structure inattendue" not in text and "absent de" not in text, (anchor, text)
+
+    samu = section_text(page, "samu-modele")
+    for needle in (
+        "« rules: tuned on samu/calls train »",  # tuned_on, quoted per extractor
+        "« model: tuned on samu/calls train »",
+        "blind (samu/calls) : nommé(s) dans aucun « tuned_on »",
+        "0,912",  # 7-field micro-F1
+        "0,432",
+        "0,877",  # motif category
+        "0,654",  # target micro-F1
+        "12,3",  # s per call
+        "1,50 → 2,25",  # load average
+        "Meilleur micro-F1 sur 7 champs par sous-ensemble : dev (samu/calls) : règles (0,912) ; blind (samu/calls) : règles (0,935)",
+    ):
+        assert needle in samu, needle
+    assert re.search(r"âge\s+patient\.age(\s+—)+", samu)  # no gold value and no prediction: undefined, not 0
+    # its runs are no longer mixed into the simsamu section (other splits, other meaning of "dev")
+    assert "samu_model.json" not in section_text(page, "samu")
+
+    summary = section_text(page, "resume-modele")
+    for needle in (
+        "« nothing from the test split (train split only) »",
+        "données « FREDSum train split », 7 débats",
+        "33,44",
+        "13,56",
+        "21,67",
+        "45,11",
+        "14,6",  # s per debate
+        "1/8",
+        "12,5\u00a0%",
+        "37,5\u00a0%",
+        "Joisomont",
+        "écrit 66 mots en médiane",
+    ):
+        assert needle in summary, needle
+
+    llama = section_text(page, "llamacpp")
+    for needle in ("2 débats (a.txt, b.txt)", "165,8", "22,7", "3,58", "12,82", "13,07", "0/2", "96,1"):
+        assert needle in llama, needle
+    assert "194 jetons générés en médiane contre 100 pour transformers" in llama
+
+    foundation = section_text(page, "fondation")
+    for needle in (
+        "ne nomme pas les données d'entraînement",
+        "24\u202f576 jetons d'entraînement",
+        "4\u202f096 jetons par domaine",
+        "75,7 → 62,5",
+        "728,7 → 860,1",
+        "replay (shipped)",
+        "25\u00a0%",
+    ):
+        assert needle in foundation, needle
+    assert not re.search(r"\b(nan|NaN|None|null)\b", visible_text(page))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [None, '{"runs": [', "[1, 2]", '{"runs": "x", "rows": {}, "systems": [], "m/x": {"per_field": 3}}'],
+    ids=["absent", "truncated", "not-an-object", "other-shape"],
+)
+def test_later_sections_survive_missing_or_malformed_files(tmp_path, content):
+    results = tmp_path / "results"
+    results.mkdir()
+    if content is not None:
+        for name in NEW_SECTIONS.values():
+            (results / name).write_text(content, encoding="utf-8")
+    page = build_report(results, tmp_path / "rapport.html", simsamu_dir=tmp_path / "absent").read_text(
+        encoding="utf-8"
+    )
+    for title in SECTION_TITLES:
+        assert title in visible_text(page)
+    for anchor, name in NEW_SECTIONS.items():
+        text = section_text(page, anchor)
+        assert "⚠" in text and name in text, (anchor, text)
+        assert section_images(page, anchor) == 0
+    assert not re.search(r"\b(nan|NaN|None)\b", visible_text(page))
+
+
+def test_later_result_files_on_the_real_page(page):
+    present = {name for name in NEW_SECTIONS.values() if (RESULTS / name).is_file()}
+    if not present:
+        pytest.skip("none of the later result files in benchmarks/results")
+    if "samu_model.json" in present:
+        text = section_text(page, "samu-modele")
+        for key, run in load("samu_model.json").items():
+            assert fr(run["micro_issue"]["f1"], 3) in text, key
+            assert fr(run["motif_category"]["f1"], 3) in text, key
+            assert f"« {run['tuned_on']} »" in text, key
+    if "summary_model.json" in present:
+        data = load("summary_model.json")
+        text = section_text(page, "resume-modele")
+        assert f"« {data['tuned_on']} »" in text
+        for system in data["systems"].values():
+            assert fr(system["common"]["rougeL"], 2) in text
+        if "faithfulness" in data:
+            assert fr(100 * data["faithfulness"]["names"]["rate"], 1) + "\u00a0%" in text
+    if "llamacpp.json" in present:
+        text = section_text(page, "llamacpp")
+        for row in load("llamacpp.json")["rows"]:
+            assert row["engine"] in text
+            assert fr(row["median_decode_tokens_per_second"], 1) in text
+            assert fr(row["speedup_generate_vs_transformers"], 2) in text
+    if "foundation.json" in present:
+        text = section_text(page, "fondation")
+        for run in load("foundation.json")["runs"]:
+            new = run["perplexity"]["new"]
+            assert f"{fr(new['word_before'], 1)} → {fr(new['word_after'], 1)}" in text, run["label"]
+            assert run["label"] in text
