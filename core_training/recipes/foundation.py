@@ -72,6 +72,9 @@ class FoundationConfig(TrainingConfig):
         gold_splits: the SAMU gold splits file (empty: ``samu/gold_splits.json``).
         add_samu_calls: add the project's SAMU calls of the ``train`` split to the training text.
         calls_dir: the SAMU calls directory (empty: ``samu/calls``).
+        calls_writers: only the train calls of these writers (empty: all); the shipped
+            foundation saw ``nca``-``ncd`` (the 120 calls the train split had then), so its
+            config names them and the command still reproduces it as the split grows.
         trim_vocab: trim the vocabulary (to the training text and the replay training text).
         replay_data: old-domain text: ``replay`` (default replay corpus) or a file/directory.
         replay_ratio: share of replay blocks in the training stream, in [0, 1).
@@ -87,6 +90,7 @@ class FoundationConfig(TrainingConfig):
     gold_splits: str = ""
     add_samu_calls: bool = True
     calls_dir: str = ""
+    calls_writers: tuple[str, ...] = ()
     trim_vocab: bool = True
     replay_data: str = "replay"
     replay_ratio: float = 0.25
@@ -166,6 +170,11 @@ def training_text(cfg: FoundationConfig):
         from core_training.datasets import load_corpus
 
         calls = load_corpus("samu_calls", cfg.calls_dir or None)["train"]
+        if cfg.calls_writers:
+            missing = sorted(set(cfg.calls_writers) - set(calls["writer"]))
+            if missing:
+                raise field_error("calls_writers", f"aucun appel d'entraînement de {', '.join(missing)}")
+            calls = calls.filter(lambda row: row["writer"] in cfg.calls_writers)
         call_texts = [t for t in calls["text"] if t.strip()]
         n_calls = len(call_texts)
         texts += call_texts
