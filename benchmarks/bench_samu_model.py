@@ -166,7 +166,7 @@ def update_card(card: Path, metrics_md: str) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--splits", nargs="+", default=["dev"], choices=["train", "dev", "blind", "simsamu-test2"])
+    p.add_argument("--splits", nargs="+", default=["dev"], choices=["train", "dev", "blind", "blind2", "simsamu-test2"])
     p.add_argument("--extractors", nargs="+", default=list(EXTRACTORS), choices=EXTRACTORS)
     p.add_argument("--adapter", default=None, help="adapter directory (default: the shipped one)")
     p.add_argument("--label", default="samu-gemma3-270m-lora", help="name of this model in the JSON")

@@ -41,6 +41,8 @@ __all__ = [
     "ADAPTERS_DIR",
     "DEFAULT_ADAPTER",
     "META_FILE",
+    "FOUNDATION",
+    "load_base_model",
     "load_foundation",
     "read_foundation_metadata",
     "save_foundation_adapter",
@@ -48,6 +50,8 @@ __all__ = [
 ]
 
 ADAPTERS_DIR = Path(__file__).resolve().parent / "adapters"
+# the name a recipe or an adapter's metadata uses for this foundation as its base
+FOUNDATION = "foundation"
 DEFAULT_ADAPTER = "foundation-gemma3-270m-fr"
 META_FILE = "foundation.json"
 META_FORMAT = 1
@@ -157,6 +161,40 @@ def load_foundation(
     plain = merge_lora(wrapped)
     plain.eval()
     return plain, tok
+
+
+def load_base_model(base: str | os.PathLike, hook: Hook | None = None) -> tuple[Any, Any, str]:
+    """``(model, tokenizer, sha256)`` of a base a task model is trained on: ``foundation`` (this
+    module's :func:`load_foundation`, its adapter merged here), a bundled name (``gemma3-270m``)
+    or a model directory. ``sha256`` identifies the base
+    (:func:`core_training.trimmed.model_sha256`; for the foundation, of the trimmed base and its
+    adapter before merging, which is bit-exact on any machine, unlike a merged sum). The task
+    models (summary, SAMU) record it at training and check it on load.
+
+    Raises:
+        FileNotFoundError: ``foundation`` is not installed; ValueError / RuntimeError: as
+            :func:`core_training.models.load_causal_lm`.
+    """
+    from asr.progress import call_hook
+    from core_training.trimmed import model_sha256
+
+    call_hook(hook, "load", 0, 1)
+    if str(base) == FOUNDATION:
+        from core_training.lora import merge_lora
+
+        peft_model, tok = load_foundation(merged=False)
+        sha = model_sha256(peft_model, tok)
+        model = merge_lora(peft_model)
+    else:
+        from core_training.models import load_causal_lm
+
+        model, tok = load_causal_lm(base)
+        sha = model_sha256(model, tok)
+    model.eval()
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    call_hook(hook, "load", 1, 1)
+    return model, tok, sha
 
 
 def model_card(meta: dict, summary: dict | None = None, comparison_md: str = "") -> str:

@@ -673,6 +673,8 @@ def save_adapter(
         }
         if kept_ids is not None:
             meta["vocab"] = write_kept_ids(d, kept_ids, base_sha256)
+        elif base_sha256:
+            meta["base_sha256"] = base_sha256  # e.g. the foundation (already trimmed)
         meta["info"] = info or {}
         (d / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
 
@@ -723,8 +725,19 @@ def load_samu_model(
     vocab = meta.get("vocab") or None
     kept = json.loads((d / vocab["kept_ids_file"]).read_text()) if vocab else None
     ref = str(base) if base is not None else meta["base"]
-    expected = vocab.get("trimmed_base_sha256") if vocab and verify_base else None
-    model, tok = load_base(ref, kept, expected, hook=hook)
+    if vocab:
+        expected = vocab.get("trimmed_base_sha256") if verify_base else None
+        model, tok = load_base(ref, kept, expected, hook=hook)
+    else:  # an untrimmed base, or the foundation (trimmed already): checked by its own hash
+        from core_training.foundation import load_base_model
+
+        model, tok, got = load_base_model(ref, hook=hook)
+        expected = meta.get("base_sha256")
+        if verify_base and expected and got != expected:
+            raise ValueError(
+                f"base model {ref}: SHA-256 {got[:16]}... differs from {expected[:16]}... recorded in "
+                f"{d / META_FILE} (not the base the adapter was trained on; verify_base=False to try anyway)"
+            )
     peft = _peft()
     wrapped = peft.PeftModel.from_pretrained(model, str(d))
     wrapped.eval()

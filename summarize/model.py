@@ -45,6 +45,8 @@ from typing import Any
 
 from asr.progress import Hook, call_hook
 from asr.transcript import Transcript
+from core_training.foundation import FOUNDATION
+from core_training.foundation import load_base_model as load_base
 
 from .extractive import extractive_summary
 from .text import count_words, split_sentences, truncate_words
@@ -76,7 +78,6 @@ WEIGHTS_FILE = "adapter_model.safetensors"
 META_FORMAT = 1
 # version of the prompt layout below; an adapter trained on another layout is refused
 PROMPT_FORMAT = 1
-FOUNDATION = "foundation"
 
 _HEAD = "Extraits d'un débat entre {names}.\n\n"
 _HEAD_ANON = "Extraits d'un débat.\n\n"
@@ -206,37 +207,6 @@ def model_sha256(model, tokenizer=None) -> str:
     from core_training.trimmed import model_sha256 as sha
 
     return sha(model, tokenizer)
-
-
-def load_base(base: str | os.PathLike, hook: Hook | None = None):
-    """``(model, tokenizer, sha256)`` of a base: ``foundation`` (the project's French foundation,
-    :func:`core_training.foundation.load_foundation`, its adapter merged here), a bundled name
-    (``gemma3-270m``) or a model directory. ``sha256`` identifies the base
-    (:func:`core_training.trimmed.model_sha256`; for the foundation, of the trimmed base and its
-    adapter before merging, which is bit-exact on any machine, unlike a merged sum).
-
-    Raises:
-        FileNotFoundError: ``foundation`` is not installed yet; ValueError / RuntimeError: as
-            :func:`core_training.models.load_causal_lm`.
-    """
-    call_hook(hook, "load", 0, 1)
-    if str(base) == FOUNDATION:
-        from core_training.foundation import load_foundation
-        from core_training.lora import merge_lora
-
-        peft_model, tok = load_foundation(merged=False)
-        sha = model_sha256(peft_model, tok)
-        model = merge_lora(peft_model)
-    else:
-        from core_training.models import load_causal_lm
-
-        model, tok = load_causal_lm(base)
-        sha = model_sha256(model, tok)
-    model.eval()
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
-    call_hook(hook, "load", 1, 1)
-    return model, tok, sha
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core_training.foundation import FOUNDATION
 from core_training.recipes.config import (
     Hook,
     Run,
@@ -47,7 +48,8 @@ class TrainSamuConfig(RunConfig):
     """LoRA adaptation of a small LLM that scores SAMU form values (loss on value tokens only).
 
     Args:
-        model: base model (bundled name or model directory).
+        model: base model: ``foundation`` (the project's French dialogue foundation, trimmed
+            already: ``trim_vocab`` is ignored), a bundled name or a model directory.
         trim_vocab: trim the vocabulary to the tokens of ``trim_corpus`` before training.
         trim_corpus: ``fredsum+calls`` (FREDSum non-test transcripts, the training calls, the
             prompt and candidate texts) or ``calls`` (the calls and texts only).
@@ -95,7 +97,8 @@ class TrainSamuConfig(RunConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_model("model", self.model)
+        if self.model != FOUNDATION:
+            check_model("model", self.model)
         if self.trim_corpus not in TRIM_CORPORA:
             raise field_error(
                 "trim_corpus", f"choisir parmi {', '.join(TRIM_CORPORA)}, reçu {self.trim_corpus!r}"
@@ -220,7 +223,11 @@ def main(cfg: TrainSamuConfig, hook: Hook | None = None) -> dict:
     spec = sm_mod.default_spec(cfg.max_prompt_tokens)
 
     kept, base_sha = None, None
-    if cfg.trim_vocab:
+    if cfg.model == FOUNDATION:  # the French foundation: trimmed already, checked by its hash
+        from core_training.foundation import load_base_model
+
+        base, tok, base_sha = load_base_model(FOUNDATION, hook=hook)
+    elif cfg.trim_vocab:
         from core_training.trim_vocab import trim_vocabulary
 
         full, full_tok = load_causal_lm(cfg.model)
@@ -233,6 +240,7 @@ def main(cfg: TrainSamuConfig, hook: Hook | None = None) -> dict:
         base_sha = sm_mod.model_sha256(base, tok)
     else:
         base, tok = load_causal_lm(cfg.model)
+        base_sha = sm_mod.model_sha256(base, tok)  # recorded and checked on load
     seconds_prepare = time.perf_counter() - t_start
 
     examples = []

@@ -231,6 +231,40 @@ def test_a_different_base_is_refused(trained, tmp_path):
     assert len(sm.tokenizer) == trained["summary"]["vocab"]
 
 
+def test_an_untrimmed_base_is_recorded_by_its_hash_and_checked_on_load(tmp_path, monkeypatch):
+    """The path of a base used as is (the French foundation, trimmed already, takes it): the
+    adapter records the base's SHA-256 instead of kept token ids; another base is refused."""
+    from core_training.recipes import get_recipe
+    from core_training.recipes.config import load_config
+    from samu.model import META_FILE, load_samu_model, score_fields
+
+    monkeypatch.setenv("LLM4ALL_HUBSANTE", str(shared("hubsante")))
+    monkeypatch.setenv("LLM4ALL_CACHE", str(tmp_path / "cache"))
+    base, calls_dir, calls = _tiny_setup(tmp_path / "a")
+    cls, main = get_recipe("train-samu")
+    over = {
+        "out": str(tmp_path / "run"),
+        "model": str(base),
+        "calls_dir": str(calls_dir),
+        "trim_vocab": False,
+        "max_prompt_tokens": 96,
+        "epochs": 2,
+        "grad_accum": 1,
+        "r": 4,
+        "alpha": 8.0,
+        "lora_layers": 0,
+        "warmup_steps": 0,
+    }
+    s = main(load_config(cls, None, over))
+    meta = json.loads((Path(s["adapter_dir"]) / META_FILE).read_text())
+    assert "vocab" not in meta and meta["base_sha256"] == s["trimmed_base_sha256"]
+    sm = load_samu_model(s["adapter_dir"], base=base)
+    assert set(score_fields(sm, calls[0].transcript)) == set(sm.spec.fields)
+    other, _cd, _calls = _tiny_setup(tmp_path / "b", seed=1)
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_samu_model(s["adapter_dir"], base=other)
+
+
 def test_extract_form_needs_a_samu_model():
     from samu import extract_form
 
