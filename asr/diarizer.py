@@ -7,7 +7,8 @@ window, and the window's absolute start time), then ``finish(hook)`` returns the
 tail of a window whose last speech region ran into the edge); each backend keeps only what it
 needs.
 
-* ``embedding``: :class:`asr.diarize.EmbeddingDiarizer` (keeps one vector per 0.4 s).
+* ``embedding``: :class:`asr.diarize.EmbeddingDiarizer` (keeps one vector per 0.4 s, and one
+  per 0.2 s of 0.8 s windows for its fine relabelling pass).
 * ``pyannote``: :class:`PyannoteDiarizer` (keeps the whole signal: pyannote needs it).
 * ``none``: :class:`NoDiarizer` (one speaker, turns = speech regions).
 

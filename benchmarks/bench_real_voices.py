@@ -25,8 +25,11 @@ the DER of an earlier run beside each conversation.
     .venv/bin/python benchmarks/bench_real_voices.py --asr 0 --synthetic 4 --compare benchmarks/results/real_voices_before.json
     .venv/bin/python benchmarks/bench_real_voices.py --fetch-transcripts  # apt-get download the June transcripts
     .venv/bin/python benchmarks/bench_real_voices.py --asr 0 --seed 200 --out benchmarks/results/real_voices_blind.json
+    .venv/bin/python benchmarks/bench_real_voices.py --asr 0 --seed 300 --out benchmarks/results/real_voices_seed300.json
 
-Sets (data card): ``--seed 0`` dev (tuned on), ``--seed 100`` test, ``--seed 200`` blind.
+Sets (data card): ``--seed 0`` dev (tuned on; also the extra dev draws ``--seed 10`` and
+``--seed 20``), ``--seed 100`` test, ``--seed 200`` the first blind set (seen since),
+``--seed 300`` the second blind set (measured once, with the pause/fine-pass diarizer).
 
 Timings are reported but are not a speed benchmark (shared machine).
 """
