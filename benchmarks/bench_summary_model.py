@@ -147,14 +147,8 @@ def faithfulness(outputs: dict[str, dict]) -> dict:
     return out
 
 
-# checked on this machine (2026-11-30) with `pip download llama-cpp-python --no-deps`
-LLAMA_CPP = {
-    "wheel": "none: llama-cpp-python 0.3.36 comes as an sdist only (76.6 MB) for this platform",
-    "run": "needs a native build of the sdist (cmake, gcc and g++ are installed; not built here: "
-    "the 2 CPU cores were busy with training)",
-    "export": "feasible without building: the sdist ships vendor/llama.cpp/convert_lora_to_gguf.py "
-    "and convert_hf_to_gguf.py, and the gguf package is installed (transformers' GGUF loading)",
-}
+# measured separately: benchmarks/bench_llamacpp.py -> benchmarks/results/llamacpp.json
+LLAMA_CPP = "see benchmarks/results/llamacpp.json (bench_llamacpp.py): llama-cpp-python built from its sdist"
 
 
 def main(argv: list[str] | None = None) -> int:
