@@ -554,15 +554,19 @@ def region_pauses(
     margin_db: float = 4.0,
     range_db: float = 45.0,
     pad: float = 0.03,
+    max_spike: int = 1,
 ) -> list[list[tuple[float, float]]]:
     """Pauses inside each speech region: runs of 10 ms frames (energies ``db``) at the noise
     floor (the thresholds of :func:`trim_regions`), shrunk by ``pad`` on both sides, that still
-    last at least ``min_pause`` seconds and have speech on both sides (seconds, as ``regions``)."""
+    last at least ``min_pause`` seconds and have speech on both sides (seconds, as ``regions``).
+    A burst of at most ``max_spike`` frames above the floor inside a pause (a click, line noise)
+    does not split it."""
     if db.size == 0:
         return [[] for _ in regions]
     _, ons = _speech_frames(db, regions, margin_db, range_db)
     out = []
     for (s, _e), on in zip(regions, ons):
+        on = _drop_spikes(np.asarray(on, dtype=bool), max_spike)
         idx = np.flatnonzero(on)
         found = []
         if idx.size >= 2:
@@ -572,6 +576,19 @@ def region_pauses(
                     if pe - ps >= min_pause - 1e-9:
                         found.append((ps, pe))
         out.append(found)
+    return out
+
+
+def _drop_spikes(on: np.ndarray, max_len: int) -> np.ndarray:
+    """``on`` with every run of at most ``max_len`` True frames that has False frames on both
+    sides set to False (runs touching either end are kept: they are the region's speech)."""
+    if max_len < 1 or on.size < 3:
+        return on
+    out = on.copy()
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(np.int8), [0]))))
+    for a, b in zip(edges[::2], edges[1::2]):  # a True run is frames a .. b-1
+        if a > 0 and b < on.size and b - a <= max_len:
+            out[a:b] = False
     return out
 
 

@@ -29,6 +29,19 @@ def test_pauses_inside_a_region_are_found():
     assert found[0] == pytest.approx((1.53, 1.87), abs=0.02)
 
 
+def test_a_click_inside_a_pause_does_not_split_it():
+    # medkit's dialog.ogg: a 10 ms burst of line noise in the 0.4 s pause between the speakers
+    # hid the pause, and the speaker change moved into the first speaker's words
+    click = np.zeros(int(0.4 * SR))
+    click[int(0.2 * SR) : int(0.2 * SR) + SR // 100] = 0.5
+    x = np.concatenate([np.zeros(SR // 2), tone(220, 1.0), click, tone(220, 1.0), np.zeros(SR // 2)])
+    db = _frame_db(_noisy(x), SR // 100)
+    (found,) = region_pauses(db, [(0.4, 3.0)], min_pause=0.1, pad=0.03)
+    assert len(found) == 1 and found[0] == pytest.approx((1.53, 1.87), abs=0.02)
+    (split,) = region_pauses(db, [(0.4, 3.0)], min_pause=0.1, pad=0.03, max_spike=0)
+    assert all(e - s < 0.2 for s, e in split)  # without it: two short halves, or none
+
+
 def test_speaker_change_moves_to_the_pause_and_long_pauses_are_cut():
     runs = [[0.0, 2.2, 0], [2.2, 5.0, 1]]  # the windows put the change at 2.2 s
     out = _cut_pauses(runs, [(1.8, 2.0), (3.5, 3.9)], snap=0.6, gap=0.3)
