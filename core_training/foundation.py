@@ -334,8 +334,9 @@ def model_card(meta: dict, summary: dict | None = None, comparison_md: str = "")
         "- A starting point for French dialogue tasks (summaries, call forms, scoring): fine-tune it"
         " further, do not deploy it as an assistant. It is a base model: it continues text, it does"
         " not follow instructions and has no safety tuning.",
-        f"- A short CPU run ({num(summary.get('tokens', '?'))} tokens, a small share of the training"
-        " text): the gain is in the register of spoken French dialogue, not in knowledge. Names and"
+        f"- A CPU run of {num(summary.get('tokens', '?'))} tokens (training text:"
+        f" {num((summary.get('data') or {}).get('train_characters', '?'))} characters): the gain is"
+        " mostly in the register of spoken French dialogue, not in knowledge. Names and"
         " words unseen in the training text split into more tokens (the trimmed vocabulary).",
         "- Emergency-call text is simulated or written for the project; the model is not a medical"
         " device and decides nothing.",
