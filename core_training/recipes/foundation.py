@@ -72,9 +72,9 @@ class FoundationConfig(TrainingConfig):
         gold_splits: the SAMU gold splits file (empty: ``samu/gold_splits.json``).
         add_samu_calls: add the project's SAMU calls of the ``train`` split to the training text.
         calls_dir: the SAMU calls directory (empty: ``samu/calls``).
-        calls_writers: only the train calls of these writers (empty: all); the shipped
-            foundation saw ``nca``-``ncd`` (the 120 calls the train split had then), so its
-            config names them and the command still reproduces it as the split grows.
+        calls_writers: only the train calls of these writers (empty: all). Default: ``nca``-``ncd``,
+            the 120 calls the train split had when the shipped foundation was trained, so the
+            command still reproduces it as the split grows.
         trim_vocab: trim the vocabulary (to the training text and the replay training text).
         replay_data: old-domain text: ``replay`` (default replay corpus) or a file/directory.
         replay_ratio: share of replay blocks in the training stream, in [0, 1).
@@ -90,7 +90,7 @@ class FoundationConfig(TrainingConfig):
     gold_splits: str = ""
     add_samu_calls: bool = True
     calls_dir: str = ""
-    calls_writers: tuple[str, ...] = ()
+    calls_writers: tuple[str, ...] = ("nca", "ncb", "ncc", "ncd")
     trim_vocab: bool = True
     replay_data: str = "replay"
     replay_ratio: float = 0.25
@@ -100,11 +100,11 @@ class FoundationConfig(TrainingConfig):
     target_modules: tuple[str, ...] = ()
     max_adapter_mb: float = 20.0
     merge: bool = False
-    steps: int = 24
+    steps: int = 480
     batch_size: int = 4
     warmup_steps: int = 3
     lr: float = 3e-4
-    checkpoint_every: int = 4
+    checkpoint_every: int = 8
     eval_tokens: int = 4096
 
     def __post_init__(self):

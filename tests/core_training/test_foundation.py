@@ -73,6 +73,7 @@ def _values(w: dict, out: Path, **kw) -> dict:
         "model": str(w["base"]),
         "gold_splits": str(w["gold"]),
         "calls_dir": str(w["calls"]),
+        "calls_writers": [],  # every writer of this test's own calls dir
         "replay_data": str(w["replay"]),
         "r": 4,
         "alpha": 16.0,
@@ -234,6 +235,7 @@ def test_config_errors_name_the_field(trained, tmp_path):
         ({"gold_splits": str(tmp_path / "none.json")}, "gold_splits"),
         ({"exclude_simsamu": ["nope"]}, "exclude_simsamu"),
         ({"r": 4096}, "r"),  # an adapter over max_adapter_mb
+        ({"calls_writers": ["nca"]}, "calls_writers"),  # this calls dir has only writer "w"
     ):
         with pytest.raises(ValueError, match=f"^{field} : "):
             cfg = load_config(cls, None, _values(w, tmp_path / field, **bad))
