@@ -47,16 +47,21 @@ from summarize.text import count_words  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "summary_model.json"
 CACHE = ROOT / "benchmarks" / "results" / "summary_model_outputs.jsonl"
+OUT_HOLDOUT = ROOT / "benchmarks" / "results" / "summary_model_holdout.json"
+CACHE_HOLDOUT = ROOT / "benchmarks" / "results" / "summary_model_holdout_outputs.jsonl"
 TARGETS = {"ChatGPT (published), R-L": 22.40, "ours, extractive, R-L": 19.00}
 
 
-def _read_cache(path: Path) -> dict[tuple[str, int], dict]:
+def _read_cache(path: Path, adapter_sha256: str | None = None) -> dict[tuple[str, int], dict]:
+    """Cached summaries by (file, beams); with ``adapter_sha256``, only those of that adapter
+    (a cache written by another adapter is never reused for this one)."""
     out: dict[tuple[str, int], dict] = {}
     if path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
-                out[(r["name"], int(r["num_beams"]))] = r
+                if adapter_sha256 is None or r.get("adapter_sha256") == adapter_sha256:
+                    out[(r["name"], int(r["num_beams"]))] = r
     return out
 
 
@@ -87,6 +92,7 @@ def run_model(sm, items, num_beams: int, cache: dict, cache_path: Path, log=prin
             rec = {
                 "name": item.name,
                 "num_beams": num_beams,
+                "adapter_sha256": sm.meta.get("adapter_sha256"),
                 "text": s.text,
                 "seconds": round(dt, 2),
                 "words": count_words(s.text),
@@ -155,11 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", default=str(DEFAULT_ROOT))
     p.add_argument("--adapter", default=None, help="adapter directory (default: the shipped one)")
-    p.add_argument("--files", type=int, default=0, help="only the first N test files (0: all)")
+    p.add_argument(
+        "--split",
+        choices=["test", "holdout"],
+        default="test",
+        help="test: the 28 FREDSum test files; holdout: the training debates the adapter held out "
+        "(recorded in it by train-summary --holdout N), to choose settings without the test split",
+    )
+    p.add_argument("--files", type=int, default=0, help="only the first N files (0: all)")
     p.add_argument("--beam-files", type=int, default=5, help="beam search on the first N files (0: none)")
     p.add_argument("--num-beams", type=int, default=2)
     p.add_argument("--threads", type=int, default=None, help="torch threads")
-    p.add_argument("--cache", default=str(CACHE))
+    p.add_argument("--cache", default=None, help="model outputs cache (default by split)")
     p.add_argument("--fresh", action="store_true", help="ignore cached model outputs")
     p.add_argument(
         "--shard",
@@ -174,31 +187,34 @@ def main(argv: list[str] | None = None) -> int:
         help="also score the greedy outputs cached in CACHE (another variant of the model) as row LABEL",
     )
     p.add_argument("--note", default="", help="free text recorded in the JSON (e.g. machine load)")
-    p.add_argument("--out", default=str(OUT))
+    p.add_argument("--out", default=None, help="results JSON (default by split)")
     p.add_argument(
         "--write-card",
         action="store_true",
         help="rewrite the adapter's README.md model card with these metrics",
     )
     a = p.parse_args(argv)
+    if a.split == "holdout" and a.write_card:
+        p.error("--write-card reports the test split: not with --split holdout")
     root = Path(a.root)
-    items = load_items(root)
+    a.out = a.out or str(OUT_HOLDOUT if a.split == "holdout" else OUT)
+    a.cache = a.cache or str(CACHE_HOLDOUT if a.split == "holdout" else CACHE)
     scorer = make_scorer()
     t0 = time.perf_counter()
-    if a.shard:
-        return fill_shard(a, items)
-    results = evaluate(items, build_systems(), scorer)
-
     from summarize.model import load_summary_model
 
     t_load = time.perf_counter()
     sm = load_summary_model(a.adapter, threads=a.threads)
     load_seconds = time.perf_counter() - t_load
+    items = load_items(root, held_out_names(sm.meta) if a.split == "holdout" else None)
+    if a.shard:
+        return fill_shard(a, items, sm)
+    results = evaluate(items, build_systems(), scorer)
     cache_path = Path(a.cache)
     if a.fresh and cache_path.exists():
         cache_path.unlink()
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    cache = _read_cache(cache_path)
+    cache = _read_cache(cache_path, sm.meta.get("adapter_sha256"))
     model_items = items[: a.files] if a.files else items
     name = f"ours: modèle {sm.name}"
     greedy = run_model(sm, model_items, 1, cache, cache_path)
@@ -263,8 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         "faithfulness": faith,
         "targets": TARGETS,
         "llama_cpp": LLAMA_CPP,
+        "split": a.split,
         "tuned_on": "nothing from the test split: the model was trained on the FREDSum train split only; "
-        "decoding settings were fixed before this run",
+        "decoding settings were fixed before this run"
+        if a.split == "test"
+        else "held-out training debates: never trained on, used to choose decoding and training length",
         "note": a.note,
         "seconds_total": round(time.perf_counter() - t0, 1),
     }
@@ -282,17 +301,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def fill_shard(a, items) -> int:
-    """``--shard K/N``: the model's greedy (and beam) summaries of every N-th file into the cache."""
-    from summarize.model import load_summary_model
+def held_out_names(meta: dict) -> list[str]:
+    """The training debates an adapter held out (``train-summary --holdout N``)."""
+    names = (meta.get("training") or {}).get("holdout_debates") or []
+    if not names:
+        raise SystemExit("--split holdout: this adapter held no debate out (train-summary --holdout N)")
+    return names
 
+
+def fill_shard(a, items, sm) -> int:
+    """``--shard K/N``: the model's greedy (and beam) summaries of every N-th file into the cache."""
     k, n = (int(x) for x in a.shard.split("/"))
     if not 0 <= k < n:
         raise SystemExit(f"--shard K/N with 0 <= K < N, got {a.shard}")
-    sm = load_summary_model(a.adapter, threads=a.threads)
     cache_path = Path(a.cache)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    cache = _read_cache(cache_path)
+    cache = _read_cache(cache_path, sm.meta.get("adapter_sha256"))
     model_items = items[: a.files] if a.files else items
     run_model(sm, [it for i, it in enumerate(model_items) if i % n == k], 1, cache, cache_path)
     if a.beam_files and a.num_beams > 1:

@@ -241,3 +241,14 @@ def check_adapter_files(meta_path: str | os.PathLike, meta_format: int, what: st
                 f"{name} (corrupted or modified adapter)"
             )
     return meta
+
+
+def training_table(training: dict, keys: Sequence[tuple[str, str]]) -> list[str]:
+    """Markdown lines of a model card's training table: one row per ``(key, label)`` present in
+    ``training`` (floats rounded to 3 decimals)."""
+    lines = ["", "| training | |", "|---|---|"]
+    for k, label in keys:
+        if training.get(k) is not None:
+            v = training[k]
+            lines.append(f"| {label} | {round(v, 3) if isinstance(v, float) else v} |")
+    return lines

@@ -43,7 +43,7 @@ from typing import Any
 
 from asr.progress import Hook, call_hook
 from asr.transcript import Transcript
-from core_training.trimmed import (  # noqa: F401  # noqa: F401
+from core_training.trimmed import (  # noqa: F401
     KEEP_FILE,
     WEIGHTS_FILE,
     check_adapter_files,
@@ -51,6 +51,7 @@ from core_training.trimmed import (  # noqa: F401  # noqa: F401
     kept_ids_sha256,
     model_sha256,
     save_peft_files,
+    training_table,
     write_kept_ids,
 )
 
@@ -931,11 +932,7 @@ def model_card(meta: dict, training: dict | None = None, metrics_md: str = "") -
             ("loss_first", "loss, first step"),
             ("loss_last", "loss, last step"),
         )
-        lines += ["", "| training | |", "|---|---|"]
-        for k, label in keys:
-            if training.get(k) is not None:
-                v = training[k]
-                lines.append(f"| {label} | {round(v, 3) if isinstance(v, float) else v} |")
+        lines += training_table(training, keys)
     lines += [
         "",
         "## Metrics",

@@ -47,6 +47,7 @@ from asr.progress import Hook, call_hook
 from asr.transcript import Transcript
 from core_training.foundation import FOUNDATION
 from core_training.foundation import load_base_model as load_base
+from core_training.trimmed import training_table
 
 from .extractive import extractive_summary
 from .text import count_words, split_sentences, truncate_words
@@ -520,11 +521,7 @@ def model_card(meta: dict, training: dict | None = None, metrics_md: str = "") -
             ("loss_first", "loss, first step"),
             ("loss_last", "loss, last step"),
         )
-        lines += ["", "| training | |", "|---|---|"]
-        for k, label in keys:
-            if training.get(k) is not None:
-                v = training[k]
-                lines.append(f"| {label} | {round(v, 3) if isinstance(v, float) else v} |")
+        lines += training_table(training, keys)
     lines += [
         "",
         "## Metrics",

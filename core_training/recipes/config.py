@@ -24,6 +24,7 @@ import difflib
 import importlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -154,6 +155,66 @@ class TrainingConfig(RunConfig):
         return train_options_for(self, self.steps)
 
 
+def check_lora_fields(cfg) -> None:
+    """Validate a config's LoRA fields (``r``, ``alpha``, ``dropout``)."""
+    if cfg.r < 1:
+        raise field_error("r", f"doit être >= 1, reçu {cfg.r}")
+    if not cfg.alpha > 0:
+        raise field_error("alpha", f"doit être > 0, reçu {cfg.alpha}")
+    if not 0 <= cfg.dropout < 1:
+        raise field_error("dropout", f"doit être dans [0, 1[, reçu {cfg.dropout}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExampleTrainingConfig(RunConfig):
+    """Fields of the recipes that LoRA-tune a task head on examples (``train-samu``,
+    ``train-summary``): one example per micro-batch, ``epochs`` passes over them.
+
+    Args:
+        epochs: passes over the examples.
+        grad_accum: examples per optimizer step (one example per micro-batch).
+        r, alpha, dropout, target_modules: LoRA rank, scaling, dropout, layers (empty: all
+            attention and MLP projections).
+        lr, warmup_steps, min_lr_ratio, weight_decay, max_grad_norm: AdamW, warm-up then cosine.
+        checkpoint_every: steps between checkpoints (0: only at the end).
+        keep_checkpoints: step checkpoints kept on disk.
+    """
+
+    epochs: float = 1.0
+    grad_accum: int = 4
+    r: int = 16
+    alpha: float = 32.0
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] = ()
+    lr: float = 3e-4
+    warmup_steps: int = 3
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 5
+    keep_checkpoints: int = 1
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.epochs > 0:
+            raise field_error("epochs", f"doit être > 0, reçu {self.epochs}")
+        for name in ("grad_accum", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise field_error(name, f"doit être >= 1, reçu {getattr(self, name)}")
+        check_lora_fields(self)
+        for name in ("checkpoint_every", "warmup_steps", "weight_decay", "max_grad_norm"):
+            if getattr(self, name) < 0:
+                raise field_error(name, f"doit être >= 0, reçu {getattr(self, name)}")
+        if not self.lr > 0:
+            raise field_error("lr", f"doit être > 0, reçu {self.lr}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise field_error("min_lr_ratio", f"doit être entre 0 et 1, reçu {self.min_lr_ratio}")
+
+    def steps_for(self, n_examples: int) -> int:
+        """Optimizer steps of ``epochs`` passes over ``n_examples`` examples."""
+        return max(1, math.ceil(self.epochs * n_examples / self.grad_accum))
+
+
 def train_options_for(cfg, steps: int):
     """The :class:`core_training.train.TrainOptions` of a config's optimiser fields for ``steps``
     steps (warm-up capped at ``steps``)."""
@@ -171,6 +232,25 @@ def train_options_for(cfg, steps: int):
         keep_checkpoints=cfg.keep_checkpoints,
         seed=cfg.seed,
     )
+
+
+def lora_from_config(base, cfg):
+    """``base`` wrapped with LoRA adapters from a config's ``r``, ``alpha``, ``dropout``,
+    ``target_modules`` (empty: every linear projection) and ``seed``; a bad target list is a
+    ``target_modules`` field error."""
+    from core_training.lora import add_lora
+
+    try:
+        return add_lora(
+            base,
+            r=cfg.r,
+            alpha=cfg.alpha,
+            dropout=cfg.dropout,
+            target_modules=cfg.target_modules or None,
+            seed=cfg.seed,
+        )
+    except ValueError as e:
+        raise field_error("target_modules", str(e)) from None
 
 
 def epoch_shuffled(examples: list, seed: int):

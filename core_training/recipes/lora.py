@@ -14,11 +14,12 @@ from core_training.recipes.config import (
     Run,
     TrainingConfig,
     blocks_for,
+    check_lora_fields,
     check_model,
     evaluate_domains,
     evaluation_before,
-    field_error,
     load_model,
+    lora_from_config,
     save_model_to,
     train_summary,
     train_val_texts,
@@ -53,18 +54,13 @@ class LoraConfig(TrainingConfig):
     def __post_init__(self):
         super().__post_init__()
         check_model("model", self.model)
-        if self.r < 1:
-            raise field_error("r", f"doit être >= 1, reçu {self.r}")
-        if not self.alpha > 0:
-            raise field_error("alpha", f"doit être > 0, reçu {self.alpha}")
-        if not 0 <= self.dropout < 1:
-            raise field_error("dropout", f"doit être dans [0, 1[, reçu {self.dropout}")
+        check_lora_fields(self)
 
 
 def main(cfg: LoraConfig, hook: Hook | None = None) -> dict:
     """Train (or resume) LoRA adapters, save the adapter and the merged model; returns the summary."""
     from core_training.evaluate import count_parameters
-    from core_training.lora import add_lora, merge_lora
+    from core_training.lora import merge_lora
     from core_training.train import BlockBatches, train_loop
 
     run = Run(cfg, RECIPE)
@@ -74,17 +70,7 @@ def main(cfg: LoraConfig, hook: Hook | None = None) -> dict:
     train_texts, val_texts = train_val_texts(cfg.train_data, cfg.val_data)
     domains = {"validation": val_texts}
     before = evaluation_before(run, base, tok, domains, cfg, hook)
-    try:
-        model = add_lora(
-            base,
-            r=cfg.r,
-            alpha=cfg.alpha,
-            dropout=cfg.dropout,
-            target_modules=cfg.target_modules or None,
-            seed=cfg.seed,
-        )
-    except ValueError as e:
-        raise field_error("target_modules", str(e)) from None
+    model = lora_from_config(base, cfg)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     blocks = blocks_for(train_texts, tok, cfg.block_size, cfg.max_train_tokens)
     records = train_loop(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import resource
 import time
 from dataclasses import dataclass
@@ -28,12 +27,13 @@ from pathlib import Path
 
 from core_training.foundation import FOUNDATION
 from core_training.recipes.config import (
+    ExampleTrainingConfig,
     Hook,
     Run,
-    RunConfig,
     check_model,
     epoch_shuffled,
     field_error,
+    lora_from_config,
     train_options_for,
 )
 
@@ -44,7 +44,7 @@ LOSSES = ("lm", "lm+rank")
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainSamuConfig(RunConfig):
+class TrainSamuConfig(ExampleTrainingConfig):
     """LoRA adaptation of a small LLM that scores SAMU form values (loss on value tokens only).
 
     Args:
@@ -56,10 +56,6 @@ class TrainSamuConfig(RunConfig):
         calls_dir: the call corpus (empty: ``samu/calls``).
         split: the split trained on (``train``; never ``dev`` or ``blind``).
         max_prompt_tokens: prompt length cap (beginning and end of a long call kept).
-        epochs: passes over the training calls.
-        grad_accum: calls per optimizer step (one call per micro-batch).
-        r, alpha, dropout, target_modules: LoRA rank, scaling, dropout, layers (empty: all
-            attention and MLP projections).
         lora_layers: adapt only the top N decoder layers (0: all); the frozen bottom layers'
             output on each call is then computed once and reused every epoch (one forward of
             the bottom per call instead of a forward and a backward per step).
@@ -67,9 +63,9 @@ class TrainSamuConfig(RunConfig):
             ``lm+rank`` (plus, per field, the cross-entropy of the gold value among all the
             field's candidates scored as at inference: a longer tree, about twice the tokens).
         rank_weight: weight of the ranking term.
-        lr, warmup_steps, min_lr_ratio, weight_decay, max_grad_norm: AdamW, warm-up then cosine.
-        checkpoint_every: steps between checkpoints (0: only at the end).
-        keep_checkpoints: step checkpoints kept on disk.
+
+    The optimiser and LoRA fields (``epochs``: passes over the training calls, ``grad_accum``:
+    calls per step, ``r``, ``lr``...) are those of :class:`ExampleTrainingConfig`.
     """
 
     model: str = "gemma3-270m"
@@ -78,22 +74,13 @@ class TrainSamuConfig(RunConfig):
     calls_dir: str = ""
     split: str = "train"
     max_prompt_tokens: int = 512
-    epochs: float = 3.0
-    grad_accum: int = 4
-    r: int = 16
-    alpha: float = 32.0
-    dropout: float = 0.0
-    target_modules: tuple[str, ...] = ()
     lora_layers: int = 6
     loss: str = "lm"
     rank_weight: float = 1.0
+    epochs: float = 3.0
     lr: float = 4e-4
     warmup_steps: int = 5
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
     checkpoint_every: int = 10
-    keep_checkpoints: int = 1
 
     def __post_init__(self):
         super().__post_init__()
@@ -112,35 +99,12 @@ class TrainSamuConfig(RunConfig):
             )
         if self.max_prompt_tokens < 32:
             raise field_error("max_prompt_tokens", f"doit être >= 32, reçu {self.max_prompt_tokens}")
-        if not self.epochs > 0:
-            raise field_error("epochs", f"doit être > 0, reçu {self.epochs}")
-        for name in ("grad_accum", "keep_checkpoints", "r"):
-            if getattr(self, name) < 1:
-                raise field_error(name, f"doit être >= 1, reçu {getattr(self, name)}")
         if self.loss not in LOSSES:
             raise field_error("loss", f"choisir parmi {', '.join(LOSSES)}, reçu {self.loss!r}")
         if self.rank_weight < 0:
             raise field_error("rank_weight", f"doit être >= 0, reçu {self.rank_weight}")
         if self.lora_layers < 0:
             raise field_error("lora_layers", f"doit être >= 0, reçu {self.lora_layers}")
-        if self.checkpoint_every < 0 or self.warmup_steps < 0:
-            bad = "checkpoint_every" if self.checkpoint_every < 0 else "warmup_steps"
-            raise field_error(bad, f"doit être >= 0, reçu {getattr(self, bad)}")
-        if not self.alpha > 0:
-            raise field_error("alpha", f"doit être > 0, reçu {self.alpha}")
-        if not 0 <= self.dropout < 1:
-            raise field_error("dropout", f"doit être dans [0, 1[, reçu {self.dropout}")
-        if not self.lr > 0:
-            raise field_error("lr", f"doit être > 0, reçu {self.lr}")
-        if not 0 <= self.min_lr_ratio <= 1:
-            raise field_error("min_lr_ratio", f"doit être entre 0 et 1, reçu {self.min_lr_ratio}")
-        if self.weight_decay < 0 or self.max_grad_norm < 0:
-            bad = "weight_decay" if self.weight_decay < 0 else "max_grad_norm"
-            raise field_error(bad, f"doit être >= 0, reçu {getattr(self, bad)}")
-
-    def steps_for(self, n_examples: int) -> int:
-        """Optimizer steps of ``epochs`` passes over ``n_examples`` calls."""
-        return max(1, math.ceil(self.epochs * n_examples / self.grad_accum))
 
 
 def trim_texts(cfg: TrainSamuConfig, spec, calls) -> list[str]:
@@ -162,23 +126,16 @@ def _lora(base, cfg: TrainSamuConfig):
     """``base`` wrapped with LoRA adapters (all layers, or the top ``cfg.lora_layers``)."""
     import torch
 
-    from core_training.lora import _peft, add_lora, lora_targets
+    from core_training.lora import _peft, lora_targets
 
+    if not cfg.lora_layers:
+        return lora_from_config(base, cfg)
     n_layers = base.config.num_hidden_layers
     if cfg.lora_layers >= n_layers:
         raise field_error(
             "lora_layers", f"doit être < {n_layers} (0 : toutes les couches), reçu {cfg.lora_layers}"
         )
     try:
-        if not cfg.lora_layers:
-            return add_lora(
-                base,
-                r=cfg.r,
-                alpha=cfg.alpha,
-                dropout=cfg.dropout,
-                target_modules=cfg.target_modules or None,
-                seed=cfg.seed,
-            )
         targets = list(cfg.target_modules) or lora_targets(base)
         absent = [t for t in targets if t not in lora_targets(base, targets)]
         if absent or not targets:

@@ -21,19 +21,19 @@ at inference): it imports it inside :func:`main` only.
 from __future__ import annotations
 
 import logging
-import math
 import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from core_training.recipes.config import (
+    ExampleTrainingConfig,
     Hook,
     Run,
-    RunConfig,
     check_model,
     epoch_shuffled,
     field_error,
+    lora_from_config,
     train_options_for,
 )
 
@@ -43,7 +43,7 @@ STYLES = ("1", "2", "3")
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainSummaryConfig(RunConfig):
+class TrainSummaryConfig(ExampleTrainingConfig):
     """LoRA adaptation of a small LLM that writes debate summaries (loss on summary tokens only).
 
     Args:
@@ -52,15 +52,13 @@ class TrainSummaryConfig(RunConfig):
         data_dir: the FREDSum directory (empty: ``../shared/data/fredsum``).
         styles: reference styles used as targets (``summary_abstractive/<style>``).
         max_debates: use only the first N training transcripts (0: all; for quick runs).
+        holdout: training transcripts held out of training (drawn with a fixed seed from the
+            sorted names, the same for every run), to choose decoding and training length on
+            debates the model never saw without touching the test split; their names are
+            recorded in the adapter (``benchmarks/bench_summary_model.py --split holdout``).
         prompt_tokens: prompt length (instruction + extractive selection).
         target_tokens: reference summaries cut at a sentence end within this many tokens.
-        epochs: passes over the examples.
-        grad_accum: examples per optimizer step (one example per micro-batch).
-        r, alpha, dropout, target_modules: LoRA rank, scaling, dropout, layers (empty: all
-            attention and MLP projections, every decoder layer).
-        lr, warmup_steps, min_lr_ratio, weight_decay, max_grad_norm: AdamW, warm-up then cosine.
-        checkpoint_every: steps between checkpoints (0: only at the end).
-        keep_checkpoints: step checkpoints kept on disk.
+        (``epochs``, ``grad_accum``, ``r``, ``lr``... : see :class:`ExampleTrainingConfig`.)
         name: the adapter's name (its directory name when shipped).
     """
 
@@ -68,21 +66,10 @@ class TrainSummaryConfig(RunConfig):
     data_dir: str = ""
     styles: tuple[str, ...] = STYLES
     max_debates: int = 0
+    holdout: int = 0
     prompt_tokens: int = 512
     target_tokens: int = 224
     epochs: float = 0.45
-    grad_accum: int = 4
-    r: int = 16
-    alpha: float = 32.0
-    dropout: float = 0.0
-    target_modules: tuple[str, ...] = ()
-    lr: float = 3e-4
-    warmup_steps: int = 3
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    checkpoint_every: int = 5
-    keep_checkpoints: int = 1
     name: str = "summary-gemma3-270m-fr"
 
     def __post_init__(self):
@@ -96,35 +83,14 @@ class TrainSummaryConfig(RunConfig):
             raise field_error("styles", f"choisir parmi {', '.join(STYLES)}, reçu {list(self.styles)}")
         if self.max_debates < 0:
             raise field_error("max_debates", f"doit être >= 0, reçu {self.max_debates}")
+        if self.holdout < 0:
+            raise field_error("holdout", f"doit être >= 0, reçu {self.holdout}")
         if self.prompt_tokens < 64:
             raise field_error("prompt_tokens", f"doit être >= 64, reçu {self.prompt_tokens}")
         if self.target_tokens < 16:
             raise field_error("target_tokens", f"doit être >= 16, reçu {self.target_tokens}")
-        if not self.epochs > 0:
-            raise field_error("epochs", f"doit être > 0, reçu {self.epochs}")
-        for name in ("grad_accum", "keep_checkpoints", "r"):
-            if getattr(self, name) < 1:
-                raise field_error(name, f"doit être >= 1, reçu {getattr(self, name)}")
-        if self.checkpoint_every < 0 or self.warmup_steps < 0:
-            bad_f = "checkpoint_every" if self.checkpoint_every < 0 else "warmup_steps"
-            raise field_error(bad_f, f"doit être >= 0, reçu {getattr(self, bad_f)}")
-        if not self.alpha > 0:
-            raise field_error("alpha", f"doit être > 0, reçu {self.alpha}")
-        if not 0 <= self.dropout < 1:
-            raise field_error("dropout", f"doit être dans [0, 1[, reçu {self.dropout}")
-        if not self.lr > 0:
-            raise field_error("lr", f"doit être > 0, reçu {self.lr}")
-        if not 0 <= self.min_lr_ratio <= 1:
-            raise field_error("min_lr_ratio", f"doit être entre 0 et 1, reçu {self.min_lr_ratio}")
-        if self.weight_decay < 0 or self.max_grad_norm < 0:
-            bad_f = "weight_decay" if self.weight_decay < 0 else "max_grad_norm"
-            raise field_error(bad_f, f"doit être >= 0, reçu {getattr(self, bad_f)}")
         if not self.name.strip() or "/" in self.name:
             raise field_error("name", f"nom de dossier attendu, reçu {self.name!r}")
-
-    def steps_for(self, n_examples: int) -> int:
-        """Optimizer steps of ``epochs`` passes over ``n_examples`` examples."""
-        return max(1, math.ceil(self.epochs * n_examples / self.grad_accum))
 
 
 def peak_rss_gb() -> float:
@@ -132,9 +98,23 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
 
 
-def training_rows(cfg: TrainSummaryConfig) -> list[dict]:
+HOLDOUT_SEED = 20261130  # fixed: the held-out debates do not move with the training seed
+
+
+def holdout_names(names, n: int) -> list[str]:
+    """The ``n`` debates held out of ``names`` (sorted), drawn with :data:`HOLDOUT_SEED`."""
+    import random
+
+    names = sorted(names)
+    if n >= len(names):
+        raise field_error("holdout", f"doit être < {len(names)} (débats d'entraînement), reçu {n}")
+    return sorted(random.Random(HOLDOUT_SEED).sample(names, n)) if n else []
+
+
+def training_rows(cfg: TrainSummaryConfig, held_out: bool = False) -> list[dict]:
     """The FREDSum training rows (``name``, ``dialogue``, ``references``), test split excluded
-    (checked against ``FREDSum_test.json`` again: a test file here is an error)."""
+    (checked against ``FREDSum_test.json`` again: a test file here is an error), and the
+    ``holdout`` debates removed (``held_out=True``: those debates only)."""
     from core_training.data import default_shared_dir, fredsum_test_files
     from core_training.datasets import load_corpus
 
@@ -145,6 +125,10 @@ def training_rows(cfg: TrainSummaryConfig) -> list[dict]:
     if leaked:  # never train on the test split
         raise RuntimeError(f"FREDSum test files in the training split: {leaked[:3]}")
     rows.sort(key=lambda r: r["name"])
+    held = set(holdout_names([r["name"] for r in rows], cfg.holdout))
+    if held_out:
+        return [r for r in rows if r["name"] in held]
+    rows = [r for r in rows if r["name"] not in held]
     return rows[: cfg.max_debates] if cfg.max_debates else rows
 
 
@@ -152,7 +136,6 @@ def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
     """Train (or resume) the summary model's LoRA adapter; returns the summary (examples,
     tokens, time, memory, adapter path and checksum)."""
 
-    from core_training.lora import add_lora
     from core_training.train import train_loop
     from summarize import model as sm_mod
     from summarize.core import with_full_names
@@ -178,17 +161,7 @@ def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
     if not n:
         raise field_error("data_dir", "aucun exemple d'entraînement (transcriptions ou résumés absents)")
     seconds_prepare = time.perf_counter() - t_start
-    try:
-        model = add_lora(
-            base,
-            r=cfg.r,
-            alpha=cfg.alpha,
-            dropout=cfg.dropout,
-            target_modules=cfg.target_modules or None,
-            seed=cfg.seed,
-        )
-    except ValueError as e:
-        raise field_error("target_modules", str(e)) from None
+    model = lora_from_config(base, cfg)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     batches = epoch_shuffled(examples, cfg.seed)
@@ -199,6 +172,7 @@ def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
         "base": cfg.base,
         "base_sha256": base_sha,
         "debates": len(rows),
+        "holdout_debates": [r["name"] for r in training_rows(cfg, held_out=True)],
         "examples": n,
         "example_tokens": sum(int(e["input_ids"].shape[1]) for e in examples),
         "epochs": cfg.epochs,

@@ -152,3 +152,27 @@ def save_and_reload(model, directory) -> torch.nn.Module:
     """Save ``model`` with ``save_pretrained`` and load it back with plain ``from_pretrained``."""
     model.save_pretrained(directory)
     return AutoModelForCausalLM.from_pretrained(str(directory), attn_implementation="eager").eval()
+
+
+def check_recipe_run(summary: dict, steps: int, window: int, meta_file: str) -> dict:
+    """What a task recipe's run must hold (train-samu, train-summary): ``steps`` logged losses,
+    the mean loss of the last ``window`` steps under half that of the first ``window``, the
+    adapter's metadata carrying the summary's SHA-256, a model card; returns the metadata."""
+    import json
+    from pathlib import Path
+
+    from core_training.train import read_metrics
+
+    out = Path(summary["out"])
+    assert (out / "config.yaml").exists() and (out / "summary.json").exists()
+    recs = [r for r in read_metrics(out / "metrics.jsonl") if "loss" in r]
+    assert len(recs) == summary["steps"] == steps
+    assert summary["tokens"] > 0 and summary["peak_rss_gb"] > 0
+    first = sum(r["loss"] for r in recs[:window]) / window
+    last = sum(r["loss"] for r in recs[-window:]) / window
+    assert last < 0.5 * first, (first, last)
+    adapter = Path(summary["adapter_dir"])
+    meta = json.loads((adapter / meta_file).read_text())
+    assert meta["adapter_sha256"] == summary["adapter_sha256"]
+    assert (adapter / "README.md").is_file()
+    return meta
