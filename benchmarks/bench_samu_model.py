@@ -96,9 +96,7 @@ def evaluate(split: str, extractors: tuple[str, ...], sm=None, hook=None) -> dic
                 if ex == "model":
                     form = sm_mod.extract_model(t, sm)
                 else:
-                    form = sm_mod.extract_hybrid(
-                        t, sm, fallback_to_rules=ex == "hybrid", call_date=call_date
-                    )
+                    form = sm_mod.extract_hybrid(t, sm, fallback_to_rules=ex == "hybrid", call_date=call_date)
                 scorers[ex].add(name, form, gold, t_score + time.perf_counter() - t0)
         finally:
             sm_mod.candidate_scores = real_scores
@@ -166,7 +164,12 @@ def update_card(card: Path, metrics_md: str) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--splits", nargs="+", default=["dev"], choices=["train", "dev", "blind", "blind2", "simsamu-test2"])
+    p.add_argument(
+        "--splits",
+        nargs="+",
+        default=["dev"],
+        choices=["train", "dev", "blind", "blind2", "blind3", "simsamu-test2"],
+    )
     p.add_argument("--extractors", nargs="+", default=list(EXTRACTORS), choices=EXTRACTORS)
     p.add_argument("--adapter", default=None, help="adapter directory (default: the shipped one)")
     p.add_argument("--label", default="samu-gemma3-270m-lora", help="name of this model in the JSON")

@@ -31,7 +31,13 @@ from asr.transcript import Segment, Transcript, Word
 from samu.gold import GOLD_FIELDS, _codes_by_field, check_fields
 
 CALLS_DIR = Path(__file__).resolve().parent / "calls"
-SPLITS = ("train", "dev", "blind", "blind2")  # blind2: written after the second freeze
+SPLITS = (
+    "train",
+    "dev",
+    "blind",
+    "blind2",
+    "blind3",
+)  # blind2, blind3: written after the second and third freezes
 SPEAKERS = ("regulateur", "appelant", "tiers")
 TOP_KEYS = ("call", "call_date", "style", "turns", "fields", "evidence", "notes")
 WORD_SECONDS = 0.32  # synthetic time per word (spoken French, ~190 words/min)
