@@ -45,8 +45,8 @@ ISSUE_FIELDS = (
 
 
 def _calls(split: str):
-    """``[(name, transcript, gold, call date or None)]`` of a split: ``train``/``dev``/``blind`` of samu/calls, or
-    ``simsamu-<dev|test|test2>``."""
+    """``[(name, transcript, gold, call date or None)]`` of a split: ``train``/``dev``/``blind``... of
+    samu/calls (``train:ncm,ncn``: those writers' calls only), or ``simsamu-<dev|test|test2>``."""
     if split.startswith("simsamu-"):
         from asr.transcript import read_transcript
         from samu.gold import load_gold_dir
@@ -58,7 +58,14 @@ def _calls(split: str):
         return [(n, read_transcript(sim / n / f"{n}.json"), gold[n], None) for n in names]
     from samu.corpus import load_split
 
-    return [(c.call, c.transcript, c.gold, c.call_date) for c in load_split(split).values()]
+    split, _, writers = split.partition(":")  # train:ncm,ncn -> those writers' calls only
+    keep = set(writers.split(",")) if writers else None
+    calls = load_split(split).values()
+    if keep and not keep & {c.call.split("_")[0] for c in calls}:
+        raise SystemExit(f"no call by {sorted(keep)} in the {split} split")
+    return [
+        (c.call, c.transcript, c.gold, c.call_date) for c in calls if not keep or c.call.split("_")[0] in keep
+    ]
 
 
 def evaluate(

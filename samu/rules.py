@@ -31,12 +31,13 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from asr.transcript import Transcript
 from samu.schema import CallForm, Evidence, FieldValue, Finding
 from samu.text import (
+    FILLERS,
     NUMBER,
     NUMWORD,
     clean_speech,
@@ -64,10 +65,11 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("détresse respiratoire", r"(?:arrive|peut|peux) (?:plus|pas) a (?:respirer|parler|reprendre (?:son|mon) souffle)|\betouff|suffoqu|detresse respiratoire|(?:levres|visage|bouche) (?:toutes? )?(?:bleu|violet|gris)|devient (?:tout )?(?:bleu|gris|violet)|\bcyanos|(?:il|elle) est (?:tout |toute )?(?:grise?|bleue?|violette?)\b|gorge (?:qui )?serre|serre la gorge|fausse route|avale de travers|(?:coince|bloque) dans (?:la gorge|la trachee)|corps etranger", "M01.03", 5, True),
     ("signes de lutte respiratoire", r"se creuse|tirage|sous les cotes|voix (?:rauque|cassee|change)|bruit (?:quand il|quand elle|en) respir|respire (?:tres |trop )?vite", "M01.03", 2.5, False),
     # M02 injuries
-    ("hypothermie, coup de chaleur", r"hypotherm|grelott|frigorifi|congel|tout gele|moins (?:\w+ )?degres|il fait moins|coup de chaleur|insolation|canicule|fournaise|(?:peau|elle|il) (?:est )?(?:toute? )?(?:seche et (?:chaude|brulante)|brulante)|trempe et (?:il|elle) (?:grelotte|tremble)", "M02.03", 5, False),
-    ("brûlure", r"brul(?!e en urinant|e quand (?:il|elle|je) (?:urine|fait pipi)|ures d estomac)|ebouillant|bouilloire|huile bouillante|eau bouillante|cloques", "M02.05", 4, False),
+    ("hypothermie, coup de chaleur", r"hypotherm|grelott|frigorifi|congel|tout gele|(?:il|elle|je) (?:est|suis|etait|etais) (?:tout |toute )?(?:glacee?|gelee?)\b|(?:nuit|journee) (?:\w+ )?(?:sans chauffage|dans le froid)|(?:temperature|thermometre) (?:\w+ ){0,3}(?:trente (?:deux|trois|quatre|cinq)|3[2-5])\b|moins (?:\w+ )?degres|il fait moins|coup de chaleur|insolation|canicule|fournaise|(?:peau|elle|il) (?:est )?(?:toute? )?(?:seche et (?:chaude|brulante)|brulante)|trempe et (?:il|elle) (?:grelotte|tremble)", "M02.03", 5, False),
+    ("exposition à la chaleur", r"(?:en plein|au|sous le|sous un|grand) soleil|sans (?:casquette|chapeau)|(?:il fait|fait|faisait) (?:tres |super |trop )?chaud|forte chaleur|(?:sans|pas) (?:d )?eau depuis", "M02.03", 1.5, False),
+    ("brûlure", r"(?<!ca )(?<!qui )(?<!ca me )(?<!ca lui )(?<!ca te )brul(?!ante?\b|e en urinant|e quand (?:il|elle|je) (?:urine|fait pipi)|ures d estomac)|ebouillant|bouilloire|huile bouillante|eau bouillante|cloques", "M02.05", 4, False),
     ("plaie par arme", r"(?<!comme un )(?<!comme une )(?<!comme un coup de )(?:couteau|poignard|arme blanche|par balle|arme a feu|coup de feu|tire dessus|\barme\b)", "M02.07", 5, False),
-    ("amputation", r"amput|sectionn|(?:doigt|index|pouce|majeur|orteil|main)s? (?:\w+ )?(?:complet\w* )?(?:coupe|arrache|parti)\w*(?! (?:au|a la|sur))|bout (?:du|de l|de son|de mon) (?:doigt|index|pouce|majeur|orteil)|(?:coupe|arrache)\w* (?:le|la|son|mon|sa) (?:doigt|index|pouce|main|orteil)\w* (?:\w+ )?complet", "M02.09", 6, False),
+    ("amputation", r"amput|sectionn|(?:se|s est|s etait) fait (?:couper|arracher|sectionner) (?:un|deux|trois|le|la|les|des|ses|son|sa) (?:bout du |bout de )?(?:doigts?|phalanges?|orteils?|main|pied)|(?:doigts?|phalanges?|orteils?)\b.{0,25}\b(?:coupes?|coupees?|sectionnes?|arraches?) (?:complet|net)|(?:doigt|index|pouce|majeur|orteil|main)s? (?:\w+ )?(?:complet\w* )?(?:coupe|arrache|parti)\w*(?! (?:au|a la|sur))|bout (?:du|de l|de son|de mon) (?:doigt|index|pouce|majeur|orteil)|(?:coupe|arrache)\w* (?:le|la|son|mon|sa) (?:doigt|index|pouce|main|orteil)\w* (?:\w+ )?complet", "M02.09", 6, False),
     ("écrasement", r"ecras|(?:coince|pris|prise) (?:la |le |sa |son |les |ses )?(?:main|bras|jambe|pied|doigts?) (?:dans|sous|entre)|coincee? (?:sous|dans) (?:la|le|une|un)", "M02.10", 6, False),
     ("traumatisme bénin", r"entorse|(?:tordu|foule|retourne) (?:la|le|sa|son|ma|mon) (?:cheville|poignet|genou|pied)|foulure|morsure|\bmordu|s est cogne|me suis cogne|bosse|egratign|ecorch|coupure|(?:coupe|ouvert|entaille)\w* (?:le |la |l |au |a la |son |sa |mon |ma )?(?:pouce|doigt|main|front|arcade|menton|pied|genou|jambe|bras|levre|tete)|eclat (?:de \w+ )?dans l (?:oe|œ)il|(?:truc|corps etranger|poussiere|eclat) dans l (?:oe|œ)il|petite plaie|(?:s est|me suis|t es) (?:fait mal|blesse)", "M02.06", 3.5, False),
     ("plaie", r"\bplaie|entaille", "M02.06", 1.5, False),
@@ -77,36 +79,37 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("épistaxis", r"saign\w* du nez|nez qui saigne|epistaxis|saignement de nez", "M03.18", 6, False),
     ("vomissement de sang", r"vomi\w* (?:du |de )?sang|hematemese|crache\w* du sang|vomi\w* (?:tout )?rouge", "M03.18", 6, False),
     ("accident de travail ou chute", r"accident (?:de travail|du travail)", "M02.06", 1, False),
-    ("coups", r"coups? de (?:poing|pied|tete|batte|boule)|des coups|roue de coups|(?<!on vous a )(?<!personne m a )(?<!m a )frapp|\bbattue?\b|tabass|agress|\b(?:l a|m a|les a|nous a|t a) (?:tapee?s?|cognee?s?|giflee?s?)\b|violences? (?:conjugale|familiale)|violente", "M02.06", 3, False),
+    ("coups", r"coups? de (?:poing|pied|tete|batte|boule)|des coups|roue de coups|(?<!on vous a )(?<!personne m a )(?<!m a )(?<!j ai )(?<!avez )(?<!on a )(?<!\bai )frapp(?!\w* (?:a la porte|chez|aux? (?:volets?|fenetres?|carreaux)))|\bbattue?\b|tabass|agress|\b(?:l a|m a|les a|nous a|t a) (?:tapee?s?|cognee?s?|giflee?s?)\b|violences? (?:conjugale|familiale)|violente", "M02.06", 3, False),
     # M03 medical
-    ("accouchement", r"accouch|perdu les eaux|perte des eaux|poche des eaux|(?:des |les )?contractions|bebe (?:arrive|sort)|envie de pousser|(?:la )?tete (?:du bebe )?(?:qui )?sort|travail a commence", "M03.01", 6, False),
+    ("post-partum", r"\b(?:a|ai|avez|as) accouche\b|depuis l accouchement|apres l accouchement|post partum|accouchee (?:il y a|depuis)", "M03.02", 6, False),
+    ("accouchement", r"(?<!\ba )(?<!\bai )(?<!avez )(?<!\bas )(?<!depuis l )(?<!apres l )accouch(?!ee il y a|ee depuis)|perdu les eaux|perte des eaux|poche des eaux|(?:des |les )?contractions|bebe (?:arrive|sort)|envie de pousser|(?:la )?tete (?:du bebe )?(?:qui )?sort|travail a commence", "M03.01", 6, False),
     ("grossesse", r"enceinte|grossesse|semaines d amenorrhee", "M03.02", 1, False),
-    ("problème de grossesse", r"eclampsie|(?:tension|pression).{0,30}(?:enceinte|grossesse)|(?:sent|sens) (?:plus|pas) (?:le bebe )?bouger|(?:bebe|il) (?:ne )?bouge plus dans", "M03.02", 6, False),
-    ("saignement gynécologique", r"regles (?:tres |trop )?abondantes|hemorragie (?:gyneco|vaginale)|saigne (?:beaucoup )?(?:du vagin|en bas)|saignements? vaginaux", "M03.03", 4, False),
+    ("problème de grossesse", r"eclampsie|(?:tension|pression).{0,30}(?:enceinte|grossesse)|(?:sent|sens) (?:plus|pas|moins|presque plus) (?:le bebe |bebe )?bouger|(?:bebe|il) (?:bouge|remue) (?:moins|beaucoup moins|presque plus)|mouvements? (?:du bebe|actifs)|(?:bebe|il) (?:ne )?bouge plus dans", "M03.02", 6, False),
+    ("saignement gynécologique", r"regles (?:tres |trop )?(?:abondantes|fortes)|(?:hemorragie|saignements?) (?:gyneco\w*|vaginal\w*)|saign\w* (?:\w+ )?(?:du vagin|en bas)|saignements? vaginaux|(?:mes|ses|les|vos) regles\b.{0,40}saign|saign\w*.{0,40}\b(?:regles|menopause)|(?:apres|depuis) la menopause|pertes (?:de sang|rosees|sanglantes|brunes)", "M03.03", 4, False),
     ("problème uro-génital", r"colique nephretique|calculs?\b|sonde (?:urinaire|vesicale)|\bsonde\b|\bglobe\b|retention (?:urinaire|d urine)|(?:arrive|peut) (?:plus|pas) a (?:uriner|faire pipi)|brule en urinant|infection urinaire|cystite|testicul|prostat|(?:sang|du sang) dans les urines|descend dans (?:l|le) (?:aine|bas ventre)", "M03.05", 5, False),
-    ("douleur thoracique", r"(?:mal|douleurs?|gene|poids|serre|serrement|brulure|oppression) (?:\w+ )?(?:a |dans |sur )?(?:la |sa |ma )poitrine|douleur thoracique|mal au (?:c(?:oe|œ)ur|thorax)|oppression|(?:comme )?(?:un poids|un etau)|syndrome coronarien|infarctus", "M03.06", 5, False),
-    ("signes d'AVC", r"\bavc\b|paralys|bouche (?:de travers|tordue|qui tombe)|visage (?:de travers|paralyse|qui tombe)|(?:arrive|peut) (?:plus|pas) a parler|parle (?:bizarre|bizarrement|plus|mal|de travers)|(?:bras|jambe|main) qui (?:tombe|lache|ne repond)|bouge (?:plus|pas) (?:son|le|sa|du) (?:bras|jambe|main|cote)|hemipleg|mots qui veulent rien dire|trouve (?:plus|pas) ses mots|(?:elle|il) (?:ne )?comprend (?:plus|pas) ce qu on (?:lui )?dit|\baphasi|bouche (?:pateuse|molle)|(?:bras|jambe) (?:tout )?(?:faible|lourd|mou)\b", "M03.08", 5, True),
+    ("douleur thoracique", r"(?:mal|douleurs?|gene|poids|serre|serrement|brulure|oppression) (?:\w+ )?(?:a |dans |sur )?(?:la |sa |ma )poitrine|douleur thoracique|mal au thorax|oppression|(?:comme )?(?:un poids|un etau)|syndrome coronarien|infarctus", "M03.06", 5, False),
+    ("signes d'AVC", r"\bavc\b|paralys|bouche (?:de travers|tordue|qui tombe)|visage (?:de travers|paralyse|qui tombe)|(?:arrive|peut) (?:plus|pas) a parler|parle (?:bizarre|bizarrement|plus|mal|de travers)|(?:bras|jambe|main) qui (?:tombe|lache|ne repond)|bouge (?:plus|pas) (?:son|le|sa|du) (?:bras|jambe|main|cote)|hemipleg|mots qui veulent rien dire|trouve (?:plus|pas) ses mots|(?:elle|il) (?:ne )?comprend (?:plus|pas) ce qu on (?:lui )?dit|\baphasi|bouche (?:pateuse|molle)|parle (?:\w+ )?pateux|(?:main|bras) (?:\w+ )?(?:qui |elle )?lache (?:tout|les objets)|(?:arrive|peut) (?:plus|pas) a tenir (?:sa|son|ses|la|le|les) \w+|(?:bras|jambe) (?:tout )?(?:faible|lourd|mou)\b", "M03.08", 5, True),
     ("convulsions", r"convuls|epilep|crise (?:d epilepsie|convulsive)|tremble de partout|tremble partout|yeux (?:revulses|en l air|qui partent)|secousses|(?:il|elle) (?:se )?(?:raidit|raidi)\b", "M03.07", 5, False),
     ("vertige", r"vertige|tout tourne|ca tourne|(?:la )?(?:chambre|piece) (?:s est mise a )?tourn", "M03.07", 3, False),
     ("malaise", r"malaise|se sent (?:pas bien|mal)|me sens (?:pas bien|mal)|s est senti partir|senti partir|tete qui tourne|(?:pas|plus) dans son assiette", "M03.09", 2, True),
-    ("hypoglycémie", r"hypoglyc|\bhypo\b|(?:son|mon|le) (?:sucre|dextro)|glycemie|(?:un|du) sucre|resucr|diabetique", "M03.09", 2.5, False),
+    ("hypoglycémie", r"hypoglyc|\bhypo\b|(?:son|mon|le) (?:sucre|dextro)|glycemie (?:est |a )?(?:basse|tres basse|trop basse|effondree)|(?:un|du) sucre|resucr|diabetique", "M03.09", 2.5, False),
     ("perte de connaissance", r"perdu connaissance|perte de connaissance|evanoui|(?:tombe|tombee) dans les pommes|s est effondre|syncope|(?:tombee?|tombe) d un coup", "M03.10", 4, False),
     ("céphalée", r"mal (?:a|de) (?:la )?tete|migraine|cephal|tete (?:qui|va) (?:explose|eclate)|(?:ca )?(?:lui |me )?tape (?:dans|derriere) (?:la tete|l (?:oe|œ)il)", "M03.11", 4, False),
     ("gêne respiratoire", r"essouffl|du mal a respirer|respire mal|mal a respirer|genee? pour respirer|pas bien pour respirer|gene respiratoire|souffle court|crise d asthme|asthm|ventoline|siffle|sifflement|bronchiolite|\bbpco\b|bronchite|emphyseme|(?:court|manque) (?:de|d) (?:souffle|air)|(?:je|il|elle) tousse|\btoux\b|crache", "M03.12", 3, False),
     ("trouble du rythme", r"palpit|c(?:oe|œ)ur (?:qui |il )?(?:bat|tape|cogne|s emballe)|bat (?:tres |trop )?(?:vite|fort)|tachycard|fibrillation|arythmi|irregulier|(?:tension|pression) (?:trop |tres )?(?:elevee|haute|forte)\b|(?:tension|pression) (?:a|de) (?:1[89]|2\d|dix huit|dix neuf|vingt)\b|hypertension|\bhta\b|pouls (?:tres )?(?:rapide|irregulier)", "M03.13", 5, False),
-    ("fièvre", r"fievre|temperature|\b(?:38|39|40|41)(?: degres| de fievre| \d)|trente (?:huit|neuf)\b(?! ans\b| an\b| mois\b| kilos?\b)|quarante de fievre|\bcovid|grippe|frissons|\bfebrile", "M03.14", 3, False),
+    ("fièvre", r"fievre|(?:de la|un peu de|beaucoup de) temperature|temperature (?:a |de )?(?:3[89]|4[01]|trente (?:huit|neuf)|quarante)\b|\bbrulante?\b(?! (?:de|a|sur|au|la|le))|\b(?:38|39|40|41)(?: degres| de fievre| \d)|trente (?:huit|neuf)\b(?! ans\b| an\b| mois\b| kilos?\b)|quarante de fievre|\bcovid|grippe|frissons|\bfebrile", "M03.14", 3, False),
     ("infection", r"pneumo|angine|purpura|meningit|infection (?:pulmonaire|respiratoire)|otite|pyelo|septic", "M03.14", 4, False),
     ("allergie", r"allerg|urticaire|reaction (?:a|au|aux)|plaques (?:rouges )?(?:partout|qui grattent)|(?:ca |qui )gratte|demange|(?:visage|levres|langue|gorge|figure|paupieres) (?:toute? )?(?:gonfl|enfl)|gonfl\w* (?:le |la |les |du |de la )?(?:visage|levres|langue|gorge|figure|paupieres|yeux)|(?:o|œ|oe)deme|piq\w* (?:de|par) (?:une |un )?(?:guepe|abeille|frelon|insecte|moustique)|\bguepe|\babeille|\bfrelon|cacahuete|arachide", "M03.15", 5, False),
     ("trouble psychiatrique", r"suicid|se tuer|me tuer|veut mourir|en finir|depress|psychiatr|schizo|bipolaire|delire|entend des voix|scarifi|se faire du mal|idees noires|mutil|se jeter|sauter (?:par|du|de la)|menace de se|lettre d adieu|adieux?\b", "M03.16", 4, False),
     ("tétanie", r"tetanie|spasmophil|hyperventil", "M03.17", 6, False),
     ("agitation, anxiété", r"crise d angoisse|angoiss|panique|fourmill|fourmis (?:dans|autour)|crispe|agite|agitation|crise de nerfs", "M03.17", 3, False),
     ("douleur abdominale", r"mal au ventre|douleurs? (?:au|du|dans le|a) (?:ventre|bas ventre)|douleur abdominale|abdomen|mal a l estomac|autour du nombril|(?:ventre|abdomen)\w*(?: \w+){0,4} en bas a droite|appendic|occlusi|ventre (?:dur|gonfle)", "M03.20", 4, False),
-    ("trouble digestif", r"(?<!faire )(?<!fait )(?<!envie de )vomi|nause|diarrh|constip|gastro|(?:va|fait) pas a la selle", "M03.21", 2, False),
-    ("autre douleur", r"mal (?:au|aux|a la|a l|a) (?:dos|dent|dents|oreille|oreilles|genou|epaule|gorge|jambe|hanche|pied|cheville|nuque|cou|reins?|bras|poignet|main|(?:oe|œ)il)|rage de dents|lumbago|(?:bloque|coince) (?:le|du) dos|tour de reins|sciatique|pain in the|hurts?\b|arthrose|(?:oe|œ)il (?:rouge|qui pleure)", "M03.22", 2, False),
+    ("trouble digestif", r"(?<!faire )(?<!fait )(?<!envie de )vomi|nause|mal au c(?:oe|œ)ur|diarrh|constip|gastro|(?:va|fait) pas a la selle", "M03.21", 2, False),
+    ("autre douleur", r"mal de (?:dos|dents?|gorge|reins|nuque)|(?:douleurs?|mal) (?:\w+ )?(?:dans le |au )bas du dos|mal (?:au|aux|a la|a l|a) (?:dos|dent|dents|oreille|oreilles|genou|epaule|gorge|jambe|hanche|pied|cheville|nuque|cou|reins?|bras|poignet|main|(?:oe|œ)il)|rage de dents|lumbago|(?:bloque|coince) (?:le|du) dos|tour de reins|sciatique|pain in the|hurts?\b|arthrose|(?:oe|œ)il (?:rouge|qui pleure)", "M03.22", 2, False),
     ("douleur", r"\bmal\b|douleur|souffr", "M03.22", 0.5, False),
     # M04 intoxications
-    ("intoxication médicamenteuse", r"(?:avale|avaler)\b.{0,30}(?:medicaments?|cachets?|comprimes?|pilules?|gelules?|dolipranes?|boites?|plaquettes?)|(?:pris|prise|repris)\b.{0,25}(?:toute? (?:la|une|sa|ma) (?:boite|plaquette)|toutes? (?:les|ses|mes) (?:boites|plaquettes|medicaments|cachets|comprimes|pilules)|tous (?:les|ses|mes) (?:medicaments|cachets|comprimes)|plusieurs (?:boites|plaquettes|cachets|comprimes)|(?:trop|beaucoup) de (?:medicaments|cachets|comprimes|pilules|dolipranes?)|des (?:medicaments|cachets|comprimes|dolipranes|pilules))|surdose|overdose|tentative de suicide|\bintox|(?:boites?|plaquettes?) (?:de medicaments )?vides?", "M04.01", 5, False),
-    ("intoxication accidentelle", r"(?:avale|bu|mange|mis dans la bouche)\b.{0,30}(?:produit|javel|detergent|champignon|pile|white spirit|lessive|deboucheur)|pile bouton|monoxyde|fuite de gaz|poele (?:qui )?refoul|par erreur|(?:oublie|oubliee?) (?:que|qu) (?:je|il|elle) (?:les|l) avai|(?:les|l) ai repris|double dose|deux fois (?:mes|ses|son|sa|leur) (?:traitement|medicaments|cachets|dose)", "M04.02", 5, False),
+    ("intoxication médicamenteuse", r"(?:avale|avaler)\b.{0,30}(?:medicaments?|cachets?|comprimes?|pilules?|gelules?|dolipranes?|boites?|plaquettes?)|(?:pris|prise|repris)\b.{0,25}(?:toute? (?:la|une|sa|ma) (?:boite|plaquette)|toutes? (?:les|ses|mes) (?:boites|plaquettes|medicaments|cachets|comprimes|pilules)|tous (?:les|ses|mes) (?:medicaments|cachets|comprimes)|plusieurs (?:boites|plaquettes|cachets|comprimes)|(?:trop|beaucoup) de (?:medicaments|cachets|comprimes|pilules|dolipranes?)|des (?:medicaments|cachets|comprimes|dolipranes|pilules))|surdose|overdose|tentative de suicide|(?:pris|prend|fume|sniffe|injecte|consomme)\w*\b.{0,20}\b(?:md|mdma|ecstasy|extasy|coke|cocaine|heroine|crack|ghb|ketamine|lsd|speed|drogues?|amphet\w*)\b|(?:md|mdma|ecstasy|cocaine|heroine|crack|ghb|ketamine|drogues?)\b.{0,20}\b(?:pris|prend|consomme)|\bintox|(?:boites?|plaquettes?) (?:de medicaments )?vides?", "M04.01", 5, False),
+    ("intoxication accidentelle", r"(?:avale|bu|mange|mis dans la bouche)\b.{0,30}(?:produit|javel|detergent|champignon|pile|white spirit|lessive|deboucheur)|pile bouton|monoxyde|fuite de gaz|(?:chauffe eau|chaudiere|poele|brasero|groupe electrogene|barbecue)\b.{0,15}(?:au gaz|a gaz|au charbon|au fioul|refoul)|(?:respire|inhale|vapeurs?|emanations?|fumees?|melange)\w*\b.{0,30}\b(?:javel|acide|detartrant|chlore|ammoniaque|produits? (?:menager|chimique|d entretien)s?)|(?:javel|chlore|ammoniaque|acide)\b.{0,30}\b(?:vapeurs?|emanations?|fumees?|inhal|melange)|poele (?:qui )?refoul|par erreur|(?:oublie|oubliee?) (?:que|qu) (?:je|il|elle) (?:les|l) avai|(?:les|l) ai repris|double dose|deux fois (?:mes|ses|son|sa|leur) (?:traitement|medicaments|cachets|dose)", "M04.02", 5, False),
     ("ivresse", r"\bivre|bourre|alcool|trop bu|a bu\b|ont bu|saoul|alcoolis|\bvodka|whisky|\bbieres?\b|shooters?|\brhum\b|pastis|\bvin\b", "M04.03", 3, False),
     # M05 social
     ("problème social", r"\bsdf\b|sans abri|a la rue\b|sans domicile|mis dehors|mise dehors|mis a la porte|expuls|nulle part ou dormir|(?:pas|plus) de logement|ou dormir|hebergement d urgence|samu social", "M05.01", 4, False),
@@ -276,6 +279,7 @@ DECISIONS: list[tuple[str, str, str | None, str | None, float]] = [
     ),
     (
         r"je vous (?:prescris|fais une ordonnance|envoie une ordonnance|faxe)|je vais vous prescrire|"
+        r"(?:je vais|je vous|on va) (?:vous )?(?:faire|envoyer|faxer|etablir) (?:une|l|votre) ordonnance|"
         r"ordonnance (?:a la pharmacie|par fax|que je (?:vous )?(?:envoie|faxe))",
         "PMT",
         None,
@@ -308,6 +312,11 @@ LATE_ARRIVAL = (
     r"(?:une heure|1 heure|1h|une heure et demie|une heure et quart|une heure trente|deux heures|2 heures|trois heures|"
     r"quatre vingt dix minutes|90 minutes|heure et demie)|(?:delai|attente) (?:d|de)\s+(?:environ\s+)?"
     r"(?:une|deux|1|2) heures?|pas avant (?:une|deux) heures?|(?:une|deux) heures? (?:de delai|d attente)"
+)
+# a dispatch promised for later, in the future or conditional tense ("on vous enverra les
+# secours", "je vous enverrais une ambulance"): it holds only if things change
+FUTURE_SEND = (
+    r"\b(?:enverra|enverrai|enverrons|enverrez|enverront|enverrait|enverrais|enverrions)\b[^?]{0,25}$"
 )
 # a decision that only holds under a condition ("si ça s'aggrave vous allez aux urgences") is advice
 CONDITIONAL = re.compile(
@@ -517,6 +526,11 @@ def _segments(t: Transcript) -> list[_Seg]:
     return out
 
 
+# the regulator's recap of what was said, at any point of the call ("donc si je comprends bien
+# une douleur dans le bas du dos depuis hier"): a statement, not a question
+RECAP = r"\b(?:si je (?:comprends|resume|reprends|recapitule)|si j ai bien compris|donc en resume|je recapitule)\b"
+
+
 def _caller_side(segs: list[_Seg], opts: RuleOptions) -> list[tuple[_Seg, float]]:
     """Segments whose statements describe the patient, with a confidence weight.
 
@@ -531,8 +545,12 @@ def _caller_side(segs: list[_Seg], opts: RuleOptions) -> list[tuple[_Seg, float]
         elif not s.is_question and punctuated:
             if opts.regulator_statements:
                 out.append((s, 0.6))
-        elif i < 6 and re.search(
-            r"vous (m )?appelez|c est (bien )?(ca|cela)|si j ai bien compris|on m a dit", s.folded
+        elif (
+            i < 6
+            and re.search(
+                r"vous (m )?appelez|c est (bien )?(ca|cela)|si j ai bien compris|on m a dit", s.folded
+            )
+            or re.search(RECAP, s.folded)
         ):
             # the regulator's opening reformulation of what the call-taker reported
             out.append((s, 0.9))
@@ -618,7 +636,7 @@ HISTORY_CTX = (
     r"\bdepuis qu?e?\s+(?:\w+\s+){0,3}$"
 )
 HISTORY_QUESTION = (
-    r"antecedent|problemes? de sante|maladies?\b|(?:il|elle|vous) (?:a|avez) (?:un|des) traitements?|"
+    r"antecedent|\b(?:des|ses|vos|une|leurs) allergies?\b|allergi\w* (?:a des|aux) medicaments|problemes? de sante|maladies?\b|(?:il|elle|vous) (?:a|avez) (?:un|des) traitements?|"
     r"(?:prend|prenez) (?:un traitement|des medicaments|quelque chose)|suivie? pour"
 )
 # Hub Santé "brûlure grave": face/neck above first degree, or third degree (near a burn mention)
@@ -633,6 +651,41 @@ SEVERE_BLEEDING = (
     r"pisse le sang|flaque|mare de sang|plein de sang|pleine de sang|tout rouge de sang|rouge vif|fistule"
 )
 _TRAUMA = ("M02.06", "M02.07", "M02.08", "M02.09", "M02.10")
+# findings that name an injury mechanism (a fall, a blow, a cut, a crash)
+_INJURY = {
+    "coups", "traumatisme bénin", "traumatisme sérieux", "accident de la route", "plaie",
+    "plaie par arme", "accident de travail ou chute",
+}  # fmt: skip
+# a haemorrhage (Hub Santé M02.02/M03.19: spurting, soaking through the compression, tourniquet)
+UNCONTROLLED_BLEEDING = (
+    r"\bgicl|(?:par|en) jets?\b|hemorragie (?:importante|massive|grave|abondante)|\bgarrot|"
+    r"(?:passe|traverse) (?:a travers|le torchon|la serviette|le tee shirt|le linge|le pansement)|"
+    r"compression (?:ne )?suffi(?:t|sait) pas"
+)
+# a bleeding said to be heavy or lasting ("ça saigne énormément", "ça arrête pas")
+HEAVY_BLEEDING = r"saign\w* (?:\w+ )?(?:enormement|beaucoup|abondamment|fort)|(?:ca )?(?:s )?arrete pas|plein (?:le|la|sa|son)|du sang partout|sang plein"
+# reported gravity signs of a trauma, by kind (shock, vital signs, neurology, abdomen, consciousness)
+TRAUMA_GRAVITY = (
+    r"\bpale\b|tout blanc|toute blanche|en sueurs?|\bsueurs?\b|marbr|\bsoif\b",
+    r"tachycard|pouls (?:\w+ )?(?:a )?(?:cent|1[2-9]\d)|tension (?:a )?(?:huit|sept|six|neuf|[6-9])\b(?! heures)|"
+    r"saturation (?:\w+ )?(?:a )?(?:quatre vingt (?:cinq|six|sept|huit|neuf)\b|quatre vingt\b(?! (?:dix|onze|douze|treize|quatorze|quinze|seize))|8\d\b)",
+    r"(?:sent|sens) plus (?:ses|mes|les) (?:jambes|bras|pieds)|(?:sent|sens) plus rien|paralys|bouge plus (?:les|ses) jambes",
+    r"ventre (?:\w+ )?(?:dur|tendu|se tend)",
+    r"glasgow (?:a |de )?(?:[3-9]|1[0-3]|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize)\b|(?:repond|reagit) (?:pas|plus) aux? (?:ordres|questions|stimul)",
+    r"(?:mal|du mal) (?:pour|a) respirer|respire (?:mal|vite)",
+)
+# a burn that meets the nomenclature's severity criteria, said anywhere in the call
+SEVERE_BURN_ANY = (
+    r"troisieme degre|3e degre|carbonis|cartonn|comme du carton|insensible|(?:sent|sens) (?:rien|plus rien)|"
+    r"peau (?:toute )?(?:blanche|noire)"
+)
+# how an injury happened, in the caller's words
+INJURY_MECHANISM = (
+    r"\btombee?s?\b|\bchute\b|cogne|percut|renverse|\bcoupee?s?\b|entaill|vitre|\bverre\b|bouteille|helice|"
+    r"couteau|trancheuse|guidon|projetee?"
+)
+FACE_NECK = r"\b(?:visage|figure|face|cou|joue|front|menton|nez|levres?|oreilles?)\b"
+BLISTERS = r"cloques?|bulles?|deuxieme degre|second degre|2e degre|peau (?:qui )?(?:part|s en va|pele)"
 
 
 def _opening(segs: list[_Seg]) -> set[int]:
@@ -756,15 +809,33 @@ def _refine_motif(
         elif deliberate:
             best = "M04.01"
     if (
-        "grossesse" in flags
+        flags & {"grossesse", "post-partum"}
         and "saignement" in flags
         and best not in ("M03.01",)
         and not best.startswith("M01")
     ):
-        if opening_flags & {"grossesse", "saignement"}:
-            return "M03.04"  # a bleeding in pregnancy
+        if opening_flags & {"grossesse", "saignement", "post-partum"}:
+            return "M03.04"  # a bleeding in pregnancy or after a delivery
+    if "grossesse" in opening_flags and best in ("M03.09", "M03.11", "M03.14", "M03.20", "M03.21", "M03.22"):
+        best = "M03.02"  # a complaint of a woman who calls as pregnant is an obstetric problem
     if best == "M02.06" and "trouble psychiatrique" in flags:
         best = "M03.16"  # cuts in a suicidal context are self-harm
+    injury = bool(flags & _INJURY) or bool(re.search(INJURY_MECHANISM, text))
+    if (
+        injury
+        and flags & {"saignement", "épistaxis"}
+        and best not in ("M02.04", "M02.05", "M02.09", "M02.10")
+        and not best.startswith("M01")
+        and re.search(UNCONTROLLED_BLEEDING, text)
+    ):
+        return "M02.02"  # a haemorrhage from a wound, not controlled by compression
+    if (
+        opening_flags & (_INJURY | {"chute"})
+        and opening_flags & {"saignement", "épistaxis"}
+        and best in ("M02.01", "M03.18")
+        and re.search(HEAVY_BLEEDING, text)
+    ):
+        return "M02.01"  # the bleeding of an injury is the complaint
     if best == "M02.01":
         trauma = {c: score.get(c, 0.0) for c in _TRAUMA if score.get(c)}
         if trauma:
@@ -772,8 +843,14 @@ def _refine_motif(
         elif "saignement gynécologique" in flags:
             best = "M03.03"
         else:
-            best = "M03.19" if re.search(severe_bleeding, text) else "M03.18"
-    elif best == "M03.18" and "vomissement de sang" in flags and re.search(severe_bleeding, text):
+            severe = re.search(severe_bleeding, text) or re.search(UNCONTROLLED_BLEEDING, text)
+            best = "M03.19" if severe else "M03.18"
+    elif (
+        best == "M03.18"
+        and "vomissement de sang" in flags
+        and "épistaxis" not in flags  # blood spat after a nosebleed is the nosebleed
+        and re.search(severe_bleeding, text)
+    ):
         best = "M03.19"
     if best == "M06.03":
         injuries = {c: score.get(c, 0.0) for c in _TRAUMA if score.get(c)}
@@ -781,7 +858,7 @@ def _refine_motif(
             best = max(injuries, key=injuries.get)  # an injury after the fall is coded as the injury
         elif "perte de connaissance" in flags:
             best = "M03.10"
-    if best == "M03.22" and opening_flags & {"chute", "coups"}:
+    if best == "M03.22" and opening_flags & {"chute", "coups", "accident de la route"}:
         best = "M02.06"  # a pain after a fall or a blow is an injury
     if best == "M02.06" and flags & {"traumatisme sérieux", "accident de la route", "plaie par arme"}:
         best = "M02.07"
@@ -797,12 +874,18 @@ def _refine_motif(
         text,
     ):
         gravity = gravity | {"hauteur"}
+    gravity |= {f"signe {k}" for k, pat in enumerate(TRAUMA_GRAVITY) if re.search(pat, text)}
     if best in ("M02.06", "M02.07") and len(gravity) >= 2:
         best = "M02.08"  # a trauma with reported gravity signs
-    if best == "M02.05" and re.search(
-        rf"brul[^?]{{0,60}}(?:{SEVERE_BURN})|(?:{SEVERE_BURN})[^?]{{0,40}}brul", text
+    if best == "M02.05" and (
+        re.search(rf"brul[^?]{{0,60}}(?:{SEVERE_BURN})|(?:{SEVERE_BURN})[^?]{{0,40}}brul", text)
+        or re.search(SEVERE_BURN_ANY, text)
+        or re.search(FACE_NECK, text)
+        and re.search(BLISTERS, text)
     ):
-        best = "M02.04"
+        best = "M02.04"  # third degree, or the face or neck above first degree
+    if "exposition à la chaleur" in flags and best in ("M01.02", "M02.05", "M03.11", "M03.14", "M03.21"):
+        best = "M02.03"  # signs after sun or heat exposure are a heat illness
     if best == "M03.14" and re.search(
         r"\bbpco\b|asthm|bronchiolite|emphyseme|insuffisan\w* respiratoire", text
     ):
@@ -854,6 +937,14 @@ AGE_QUESTION = re.compile(
 # a question about the caller's own age ("vous avez quel âge ?"): the patient's only when the
 # caller is the patient
 AGE_QUESTION_CALLER = re.compile(r"\b(?:vous avez|tu as|vous etes ne|tu es ne)\b|\b(?:votre|ton) age\b")
+# the caller's own age asked as such: "tu as quel âge toi ?", or next to a question about the patient's
+AGE_OF_CALLER = re.compile(
+    r"\b(?:vous avez|tu as|t as) (?:quel age|combien)|\bquel age (?:vous avez|tu as|avez vous|as tu)\b|"
+    r"\b(?:votre|ton) age\b|\b(?:vous etes|tu es) nee? (?:en|quand)"
+)
+AGE_OF_THIRD = re.compile(
+    r"\b(?:il|elle) a (?:quel age|combien)|\bquel age (?:il|elle) a\b|\b(?:son|leur) age\b"
+)
 APPROX_AGE = {
     "dizaine": 10, "vingtaine": 20, "trentaine": 30, "quarantaine": 40, "cinquantaine": 50,
     "soixantaine": 60, "septantaine": 70, "octantaine": 80, "nonantaine": 90,
@@ -893,6 +984,14 @@ _BAD_AGE_CTX = re.compile(
 _GOOD_AGE_CTX = re.compile(
     r"(?:\bde|\bai|\bas|\bagee?s? de|\bage de|\bage|\bfait|\bfete ses|\bvers|environ|a peu pres|\bla|"
     r"\bdans les|\beu|\bbientot|\bva sur|\bpresque|\bpile)\s*$"
+)
+# a correction said with words between the two values ("cinquante-huit ans elle dit non attendez
+# cinquante-quatre", "vingt-deux ans non ça c'est l'autre lui c'est dix-neuf")
+_CORRECTION_WORD = re.compile(r"\b(?:non|pardon|je me trompe|je veux dire|plutot|enfin non)\b")
+# a person named as the source of what is said, not its subject ("sa femme dit soixante-sept ans")
+_SOURCE = re.compile(
+    r"\b(?:son|sa|ses|leur|leurs)\s+(?:\w+\s+)?\w+\s+(?:me\s+|m\s+)?(?:dit|disent|dirait|a dit|ont dit|pense|pensent|croit|"
+    r"croient|affirme)(?:\s+que|\s+qu)?\b"
 )
 _CORRECTION = re.compile(
     r"^\s*(?:ans|an|mois)?\s*(?:non|pardon|non pardon|enfin|plutot|ou plutot|je veux dire|enfin non|non attendez|"
@@ -938,13 +1037,16 @@ def _segment_ages(
     pregnancy: bool = False,
     prev_txt: str = "",
     year_question: bool = False,
+    caller_age: bool = False,
 ) -> list[_AgeCand]:
     """Age candidates of one segment. ``answer``: the segment answers the regulator's age
     question, so a bare number ("quatre-vingt-trois") or a two-digit year ("je suis de
     cinquante-neuf") is an age too. ``pregnancy``: the regulator just asked about a pregnancy,
     so months and weeks are its term. ``prev_txt``: the previous turn (folded), whose subject a
     turn that starts with an age continues ("votre fils ?" "huit ans"). ``year_question``: the
-    regulator asked for a birth year, so a bare two-digit answer is a year ("cinquante-six")."""
+    regulator asked for a birth year, so a bare two-digit answer is a year ("cinquante-six").
+    ``caller_age``: the regulator asked the caller's own age ("tu as quel âge toi ?") and the
+    caller is not the patient, so the ages said are not the patient's."""
     txt = without_fillers(s.folded)
     spans = number_spans(txt)
     out: list[_AgeCand] = []
@@ -952,7 +1054,15 @@ def _segment_ages(
     superseded = {
         k
         for k in range(len(spans) - 1)
-        if _CORRECTION.match(between := txt[spans[k][1] : spans[k + 1][0]]) and len(between.split()) <= 7
+        if _CORRECTION.match(between := txt[spans[k][1] : spans[k + 1][0]])
+        and len(between.split()) <= 7
+        or _CORRECTION_WORD.search(between)
+        and len(between.split()) <= 12
+        # a restart: a round number, a hesitation, then the whole number ("cinquante euh cinquante-deux")
+        or FILLERS.search(fold(s.text[s.orig(spans[k][1]) : s.orig(spans[k + 1][0])]))
+        and not between.strip()
+        and spans[k][2] % 10 == 0
+        and spans[k][2] < spans[k + 1][2] < spans[k][2] + 10
     }
     for k, (a, b, n) in enumerate(spans):
         if k in superseded:
@@ -1033,7 +1143,7 @@ def _segment_ages(
             or re.search(r"\b(?:pas|plus)\s+$", left)
         ):
             continue  # a duration, or a denied value ("elle a pas trois ans")
-        clause = re.split(r"\?|\bmais\b|\bet puis\b|\balors\b", left)[-1]
+        clause = _SOURCE.sub(" ", re.split(r"\?|\bmais\b|\bet puis\b|\balors\b", left)[-1])
         ev_end = b + unit_m.end() if unit_m else b
         if (
             _PAST_AGE.search(clause)
@@ -1072,6 +1182,8 @@ def _segment_ages(
             tier, s.index, m.start(), APPROX_AGE[m.group(1)], "ans", True, s.ev(m.start(), m.end())
         )
         out.append(cand)
+    if caller_age:
+        out = [replace(c, tier=3) for c in out]
     if answer and any(c.tier == 0 and c.explicit for c in out):
         # within an answer, a value said with its unit ("quarante euh quarante et un ans") or an
         # approximation wins over a bare number said on the way
@@ -1091,17 +1203,25 @@ def _age(
     corrected value, numbers broken by fillers their whole value ("soixante heu treize" → 73)."""
     today = today or datetime.date.today()
     cands: list[_AgeCand] = []
+    callers = [s.speaker for s in segs if s.is_regulator is False]
+    first_caller = callers[0] if callers else None
+    third_asked = any(s.is_regulator and AGE_OF_THIRD.search(s.folded) for s in segs)
     for i, s in enumerate(segs):
-        answer = False
+        answer = caller_age = False
         if s.is_regulator is False and i and segs[i - 1].is_regulator:
             prev = segs[i - 1].folded
             q = AGE_QUESTION.search(prev)
             about_caller = q and AGE_QUESTION_CALLER.search(prev[max(0, q.start() - 25) : q.end() + 5])
             answer = bool(q) and (self_caller or not about_caller)
+            if s.speaker != first_caller:
+                answer = bool(q)  # the patient took the phone: "vous" is the patient
+            elif q and not self_caller and (m := AGE_OF_CALLER.search(prev)):
+                # the caller's own age, asked as such or beside the patient's age
+                caller_age = third_asked or bool(re.match(r"\s*(?:toi|vous meme)\b", prev[m.end() :]))
         prev_txt = segs[i - 1].folded if i else ""
         pregnancy = bool(re.search(r"enceinte|grossesse|\bterme\b", prev_txt + " " + s.folded))
         year_q = answer and bool(re.search(r"annee|\bnee? (?:en|quand)|date de naissance", prev_txt))
-        cands += _segment_ages(s, today, answer, self_caller, pregnancy, prev_txt, year_q)
+        cands += _segment_ages(s, today, answer, self_caller, pregnancy, prev_txt, year_q, caller_age)
     cands = [c for c in cands if c.tier < 3]
     if not cands:
         return None
@@ -1212,7 +1332,8 @@ def _sex(segs: list[_Seg], caller_type: str | None) -> FieldValue | None:
 # the phone is handed to someone else ("passez-le-moi", "je vous la passe")
 HANDOVER = (
     r"\bpassez (?:le|la|les|lui) moi\b|\bpassez moi (?:le|la|votre|votre|son|sa)\b|\bje (?:vous )?(?:le|la|lui) passe\b|"
-    r"\b(?:donnez|passez) lui le telephone\b|\bje vous passe (?:mon|ma|son|sa|le patient|la patiente)\b"
+    r"\b(?:donnez|passez) lui le telephone\b|\bje vous passe (?:mon|ma|son|sa|le patient|la patiente)\b|"
+    r"\bje vous (?:le|la) passe\b|\b(?:veut|voudrait) (?:te|vous) parler\b"
 )
 
 
@@ -1280,9 +1401,10 @@ def _caller_type(segs: list[_Seg]) -> FieldValue | None:
     first_vous: Evidence | None = None
     n_caller = 0
     handed = False
+    caller_speaker = next((s.speaker for s in segs if s.is_regulator is False), None)
     for s in segs:
-        if handed and n_caller:
-            # the patient took the phone: the rest describes the patient, not who called
+        if handed and n_caller or s.is_regulator is False and s.speaker != caller_speaker:
+            # the patient (a new voice) took the phone: the rest describes the patient, not who called
             break
         if re.search(HANDOVER, s.folded):
             handed = True
@@ -1418,7 +1540,10 @@ def decision_cues(segs: list[_Seg]) -> list[tuple[str, str | None, str | None, f
                     continue  # "appeler un médecin qui va venir l'examiner à domicile" is a home visit
                 if dec == "ORIENT" and re.search(r"\b(?:pas|plus)\b|allez bien", m.group()):
                     continue  # "ce n'est pas les urgences qu'il vous faut"
-                if dec != "CONSEIL" and _conditional(s.folded, m.start()):
+                if dec != "CONSEIL" and (
+                    _conditional(s.folded, m.start())
+                    or re.search(FUTURE_SEND, s.folded[max(0, m.start() - 40) : m.start()])
+                ):
                     dec, res, orient, w = "CONSEIL", None, None, 1
                 found.append((dec, res, orient, w, s.ev(m.start(), m.end()), s.index))
         for m in re.finditer(ANAPHORIC_SEND, s.folded):

@@ -134,7 +134,13 @@ def negated_at(folded: str, start: int, end: int, before: int = 3, after: int = 
     if neg_at and any(w in _SUBJECTS for w in left[neg_at[-1] + 1 :]):
         # a new clause starts after the negator ("ce n'est pas ça vous allez aux urgences")
         neg_at = []
-    return bool(neg_at) or any(w in NEGATORS for w in right)
+    # a bare "non" right after the word answers a checklist question ("allergie non")
+    return (
+        bool(neg_at)
+        or any(w in NEGATORS for w in right)
+        or right[:1] == ["non"]
+        and not re.match(r"\s*non\s*\?", right_txt)
+    )
 
 
 def hedged_at(folded: str, start: int, end: int, window: int = 40) -> bool:
