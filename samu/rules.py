@@ -69,11 +69,11 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("exposition à la chaleur", r"(?:en plein|au|sous le|sous un|grand) soleil|sans (?:casquette|chapeau)|(?:il fait|fait|faisait) (?:tres |super |trop )?chaud|forte chaleur|(?:sans|pas) (?:d )?eau depuis", "M02.03", 1.5, False),
     ("brûlure", r"(?<!ca )(?<!qui )(?<!ca me )(?<!ca lui )(?<!ca te )brul(?!ante?\b|e en urinant|e quand (?:il|elle|je) (?:urine|fait pipi)|ures d estomac)|ebouillant|bouilloire|huile bouillante|eau bouillante|cloques", "M02.05", 4, False),
     ("plaie par arme", r"(?<!comme un )(?<!comme une )(?<!comme un coup de )(?:couteau|poignard|arme blanche|par balle|arme a feu|coup de feu|tire dessus|\barme\b)", "M02.07", 5, False),
-    ("amputation", r"amput|sectionn|(?:se|s est|s etait) fait (?:couper|arracher|sectionner) (?:un|deux|trois|le|la|les|des|ses|son|sa) (?:bout du |bout de )?(?:doigts?|phalanges?|orteils?|main|pied)|(?:doigts?|phalanges?|orteils?)\b.{0,25}\b(?:coupes?|coupees?|sectionnes?|arraches?) (?:complet|net)|(?:doigt|index|pouce|majeur|orteil|main)s? (?:\w+ )?(?:complet\w* )?(?:coupe|arrache|parti)\w*(?! (?:au|a la|sur))|bout (?:du|de l|de son|de mon) (?:doigt|index|pouce|majeur|orteil)|(?:coupe|arrache)\w* (?:le|la|son|mon|sa) (?:doigt|index|pouce|main|orteil)\w* (?:\w+ )?complet", "M02.09", 6, False),
-    ("écrasement", r"ecras|(?:coince|pris|prise) (?:la |le |sa |son |les |ses )?(?:main|bras|jambe|pied|doigts?) (?:dans|sous|entre)|coincee? (?:sous|dans) (?:la|le|une|un)", "M02.10", 6, False),
+    ("amputation", r"amput|sectionn|(?:se|s est|s etait) fait (?:couper|arracher|sectionner) (?:un|deux|trois|le|la|les|des|ses|son|sa) (?:bout du |bout de )?(?:doigts?|phalanges?|orteils?|main|pied)|(?:doigts?|phalanges?|orteils?)\b.{0,25}\b(?:coupes?|coupees?|sectionnes?|arraches?) (?:complet|net)|(?:doigt|index|pouce|majeur|orteil|main)s? (?:\w+ )?(?:complet\w* )?(?:coupe|arrache|parti)\w*(?! (?:au|a la|sur))|bout (?:du|de l|de son|de mon) (?:doigt|index|pouce|majeur|orteil)|(?:doigts?|index|pouce|majeur|orteils?)\b.{0,40}\b(?:sont|est) (?:partis?|tombes?)\b|(?:coupe|arrache)\w* (?:le|la|son|mon|sa) (?:doigt|index|pouce|main|orteil)\w* (?:\w+ )?complet", "M02.09", 6, False),
+    ("écrasement", r"ecras|(?:coince|pris|prise) (?:la |le |sa |son |les |ses )?(?:main|bras|jambe|pied|doigts?) (?:dans|sous|entre)|coincee? (?:sous|dans) (?:la|le|une|un)|coince\w* (?:\w+ ){0,2}(?:contre|entre) (?:la|le|les|un|une|deux)\b", "M02.10", 6, False),
     ("traumatisme bénin", r"entorse|(?:tordu|foule|retourne) (?:la|le|sa|son|ma|mon) (?:cheville|poignet|genou|pied)|foulure|morsure|\bmordu|s est cogne|me suis cogne|bosse|egratign|ecorch|coupure|(?:coupe|ouvert|entaille)\w* (?:le |la |l |au |a la |son |sa |mon |ma )?(?:pouce|doigt|main|front|arcade|menton|pied|genou|jambe|bras|levre|tete)|eclat (?:de \w+ )?dans l (?:oe|œ)il|(?:truc|corps etranger|poussiere|eclat) dans l (?:oe|œ)il|petite plaie|(?:s est|me suis|t es) (?:fait mal|blesse)", "M02.06", 3.5, False),
     ("plaie", r"\bplaie|entaille", "M02.06", 1.5, False),
-    ("traumatisme sérieux", r"fractur|(?:bras|jambe|poignet|os) (?:tout )?(?:deforme|tordu|casse)|(?:tout|toute) deformee?|os qui (?:sort|depasse)|\bcasse (?:le|la|son|sa)|choc (?:a|sur) la tete|traumatisme cranien|coup (?:sur|a) la tete|plaie profonde|pisse le sang|(?:tombe|chute) (?:du|de la|d un|d une) (?:toit|echelle|echafaudage|fenetre|balcon|etage|arbre|mur)|(?:tombe|chute) de (?:\w+ )?metres|defenestr", "M02.07", 3.5, False),
+    ("traumatisme sérieux", r"fractur|(?:bras|jambe|poignet|os) (?:tout )?(?:deforme|tordu|casse)|(?:tout|toute) deformee?|os qui (?:sort|depasse)|\bcasse (?:le|la|son|sa)|choc (?:a|sur) la tete|traumatisme cranien|coup (?:sur|a) la tete|plaie profonde|pisse le sang|(?:tombe|chute) (?:du|de la|de l|d un|d une) (?:toit|echelle|echafaudage|fenetre|balcon|etage|arbre|mur)|(?:tombe|chute) de (?:\w+ )?metres|(?:tombe|chute)\w* dans (?:la|le|l|une|un) (?:cale|fosse|puits|trou|ravin|cage)|defenestr", "M02.07", 3.5, False),
     ("accident de la route", r"accident\b.{0,30}(?:route|voiture|moto|scooter|velo|camion|circulation|autoroute)|(?:voiture|moto|scooter|velo|camion|bus|camionnette)\b.{0,30}(?:accident|percute|renverse|rentre dedans)|renverse par|s est fait renverser|percute|collision|(?:tombe|chute|glisse)\w* (?:de|en|avec) (?:son |sa |mon |ma |la |le |un |une )?(?:velo|moto|scooter|trottinette|cheval)", "M02.07", 3.5, False),
     ("saignement", r"saign|\bsang\b|hemorrag", "M02.01", 1, False),
     ("épistaxis", r"saign\w* du nez|nez qui saigne|epistaxis|saignement de nez", "M03.18", 6, False),
@@ -100,7 +100,7 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("fièvre", r"fievre|(?:de la|un peu de|beaucoup de) temperature|temperature (?:a |de )?(?:3[89]|4[01]|trente (?:huit|neuf)|quarante)\b|\bbrulante?\b(?! (?:de|a|sur|au|la|le))|\b(?:38|39|40|41)(?: degres| de fievre| \d)|trente (?:huit|neuf)\b(?! ans\b| an\b| mois\b| kilos?\b)|quarante de fievre|\bcovid|grippe|frissons|\bfebrile", "M03.14", 3, False),
     ("infection", r"pneumo|angine|purpura|meningit|infection (?:pulmonaire|respiratoire)|otite|pyelo|septic", "M03.14", 4, False),
     ("allergie", r"allerg|urticaire|reaction (?:a|au|aux)|plaques (?:rouges )?(?:partout|qui grattent)|(?:ca |qui )gratte|demange|(?:visage|levres|langue|gorge|figure|paupieres) (?:toute? )?(?:gonfl|enfl)|gonfl\w* (?:le |la |les |du |de la )?(?:visage|levres|langue|gorge|figure|paupieres|yeux)|(?:o|œ|oe)deme|piq\w* (?:de|par) (?:une |un )?(?:guepe|abeille|frelon|insecte|moustique)|\bguepe|\babeille|\bfrelon|cacahuete|arachide", "M03.15", 5, False),
-    ("trouble psychiatrique", r"suicid|se tuer|me tuer|veut mourir|en finir|depress|psychiatr|schizo|bipolaire|delire|entend des voix|scarifi|se faire du mal|idees noires|mutil|se jeter|sauter (?:par|du|de la)|menace de se|lettre d adieu|adieux?\b", "M03.16", 4, False),
+    ("trouble psychiatrique", r"suicid|se tuer|me tuer|(?:veut|voulait|veux|voulais) mourir|envie de mourir|en finir|depress|psychiatr|schizo|bipolaire|delire|entend des voix|scarifi|se faire du mal|idees noires|mutil|se jeter|sauter (?:par|du|de la)|menace de se|lettre d adieu|adieux?\b", "M03.16", 4, False),
     ("tétanie", r"tetanie|spasmophil|hyperventil", "M03.17", 6, False),
     ("agitation, anxiété", r"crise d angoisse|angoiss|panique|fourmill|fourmis (?:dans|autour)|crispe|agite|agitation|crise de nerfs", "M03.17", 3, False),
     ("douleur abdominale", r"mal au ventre|douleurs? (?:au|du|dans le|a) (?:ventre|bas ventre)|douleur abdominale|abdomen|mal a l estomac|autour du nombril|(?:ventre|abdomen)\w*(?: \w+){0,4} en bas a droite|appendic|occlusi|ventre (?:dur|gonfle)", "M03.20", 4, False),
@@ -108,8 +108,9 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("autre douleur", r"mal de (?:dos|dents?|gorge|reins|nuque)|(?:douleurs?|mal) (?:\w+ )?(?:dans le |au )bas du dos|mal (?:au|aux|a la|a l|a) (?:dos|dent|dents|oreille|oreilles|genou|epaule|gorge|jambe|hanche|pied|cheville|nuque|cou|reins?|bras|poignet|main|(?:oe|œ)il)|rage de dents|lumbago|(?:bloque|coince) (?:le|du) dos|tour de reins|sciatique|pain in the|hurts?\b|arthrose|(?:oe|œ)il (?:rouge|qui pleure)", "M03.22", 2, False),
     ("douleur", r"\bmal\b|douleur|souffr", "M03.22", 0.5, False),
     # M04 intoxications
-    ("intoxication médicamenteuse", r"(?:avale|avaler)\b.{0,30}(?:medicaments?|cachets?|comprimes?|pilules?|gelules?|dolipranes?|boites?|plaquettes?)|(?:pris|prise|repris)\b.{0,25}(?:toute? (?:la|une|sa|ma) (?:boite|plaquette)|toutes? (?:les|ses|mes) (?:boites|plaquettes|medicaments|cachets|comprimes|pilules)|tous (?:les|ses|mes) (?:medicaments|cachets|comprimes)|plusieurs (?:boites|plaquettes|cachets|comprimes)|(?:trop|beaucoup) de (?:medicaments|cachets|comprimes|pilules|dolipranes?)|des (?:medicaments|cachets|comprimes|dolipranes|pilules))|surdose|overdose|tentative de suicide|(?:pris|prend|fume|sniffe|injecte|consomme)\w*\b.{0,20}\b(?:md|mdma|ecstasy|extasy|coke|cocaine|heroine|crack|ghb|ketamine|lsd|speed|drogues?|amphet\w*)\b|(?:md|mdma|ecstasy|cocaine|heroine|crack|ghb|ketamine|drogues?)\b.{0,20}\b(?:pris|prend|consomme)|\bintox|(?:boites?|plaquettes?) (?:de medicaments )?vides?", "M04.01", 5, False),
-    ("intoxication accidentelle", r"(?:avale|bu|mange|mis dans la bouche)\b.{0,30}(?:produit|javel|detergent|champignon|pile|white spirit|lessive|deboucheur)|pile bouton|monoxyde|fuite de gaz|(?:chauffe eau|chaudiere|poele|brasero|groupe electrogene|barbecue)\b.{0,15}(?:au gaz|a gaz|au charbon|au fioul|refoul)|(?:respire|inhale|vapeurs?|emanations?|fumees?|melange)\w*\b.{0,30}\b(?:javel|acide|detartrant|chlore|ammoniaque|produits? (?:menager|chimique|d entretien)s?)|(?:javel|chlore|ammoniaque|acide)\b.{0,30}\b(?:vapeurs?|emanations?|fumees?|inhal|melange)|poele (?:qui )?refoul|par erreur|(?:oublie|oubliee?) (?:que|qu) (?:je|il|elle) (?:les|l) avai|(?:les|l) ai repris|double dose|deux fois (?:mes|ses|son|sa|leur) (?:traitement|medicaments|cachets|dose)", "M04.02", 5, False),
+    ("intoxication médicamenteuse", r"(?:avale|avaler)\b.{0,30}(?:medicaments?|cachets?|comprimes?|pilules?|gelules?|dolipranes?|boites?|plaquettes?)|(?:pris|prise|repris)\b.{0,25}(?:toute? (?:la|une|sa|ma) (?:boite|plaquette)|toutes? (?:les|ses|mes) (?:boites|plaquettes|medicaments|cachets|comprimes|pilules)|tous (?:les|ses|mes) (?:medicaments|cachets|comprimes)|plusieurs (?:boites|plaquettes|cachets|comprimes)|(?:trop|beaucoup) de (?:medicaments|cachets|comprimes|pilules|dolipranes?)|des (?:medicaments|cachets|comprimes|dolipranes|pilules))|surdose|overdose|tentative de suicide|(?:pris|prend|fume|sniffe|injecte|consomme)\w*\b.{0,20}\b(?:md|mdma|ecstasy|extasy|ecstas?|extas?|taz|coke|cocaine|heroine|crack|ghb|ketamine|lsd|speed|drogues?|amphet\w*)\b|(?:md|mdma|ecstasy|ecsta|taz|cocaine|heroine|crack|ghb|ketamine|drogues?)\b.{0,20}\b(?:pris|prend|consomme)|\bintox|(?:boites?|plaquettes?) (?:de \w+ )?vides?|tuyau\b.{0,40}\bpot d echappement", "M04.01", 5, False),
+    ("sevrage", r"sevrage|\ben manque\b|substitution|methadone|subutex|buprenorphine|delirium|(?:arrete|stoppe)\w* (?:de |l )?(?:boire|l alcool|picoler)(?: \w+){0,2} d un coup|(?:arrete|stoppe)\w* d un coup (?:de |l )?(?:boire|l alcool)", "M04.01", 6, False),
+    ("intoxication accidentelle", r"(?:avale|bu|mange|mis dans la bouche)\b.{0,30}(?:produit|javel|detergent|champignon|pile|white spirit|lessive|deboucheur|desherbant|pesticide|insecticide|raticide|mort aux rats|antigel)|pile bouton|monoxyde|fuite de gaz|(?:chauffe eau|chaudiere|poele|brasero|groupe electrogene|barbecue)\b.{0,15}(?:au gaz|a gaz|au charbon|au fioul|refoul)|(?:respire|inhale|vapeurs?|emanations?|fumees?|melange)\w*\b.{0,30}\b(?:javel|acide|detartrant|chlore|ammoniaque|produits? (?:menager|chimique|d entretien)s?)|(?:javel|chlore|ammoniaque|acide)\b.{0,30}\b(?:vapeurs?|emanations?|fumees?|inhal|melange)|poele (?:qui )?refoul|par erreur|(?:oublie|oubliee?) (?:que|qu) (?:je|il|elle) (?:les|l) avai|(?:les|l) ai repris|double dose|deux fois (?:mes|ses|son|sa|leur) (?:traitement|medicaments|cachets|dose)", "M04.02", 5, False),
     ("ivresse", r"\bivre|bourre|alcool|trop bu|a bu\b|ont bu|saoul|alcoolis|\bvodka|whisky|\bbieres?\b|shooters?|\brhum\b|pastis|\bvin\b", "M04.03", 3, False),
     # M05 social
     ("problème social", r"\bsdf\b|sans abri|a la rue\b|sans domicile|mis dehors|mise dehors|mis a la porte|expuls|nulle part ou dormir|(?:pas|plus) de logement|ou dormir|hebergement d urgence|samu social", "M05.01", 4, False),
@@ -669,7 +670,8 @@ TRAUMA_GRAVITY = (
     r"\bpale\b|tout blanc|toute blanche|en sueurs?|\bsueurs?\b|marbr|\bsoif\b",
     r"tachycard|pouls (?:\w+ )?(?:a )?(?:cent|1[2-9]\d)|tension (?:a )?(?:huit|sept|six|neuf|[6-9])\b(?! heures)|"
     r"saturation (?:\w+ )?(?:a )?(?:quatre vingt (?:cinq|six|sept|huit|neuf)\b|quatre vingt\b(?! (?:dix|onze|douze|treize|quatorze|quinze|seize))|8\d\b)",
-    r"(?:sent|sens) plus (?:ses|mes|les) (?:jambes|bras|pieds)|(?:sent|sens) plus rien|paralys|bouge plus (?:les|ses) jambes",
+    r"(?:sent|sens) plus (?:ses|mes|les) (?:jambes|bras|pieds)|(?:sent|sens) plus rien|paralys|bouge plus (?:les|ses) jambes|"
+    r"sang (?:\w+ ){0,2}(?:de l|des|par l|par les|dans l) oreilles?",
     r"ventre (?:\w+ )?(?:dur|tendu|se tend)",
     r"glasgow (?:a |de )?(?:[3-9]|1[0-3]|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize)\b|(?:repond|reagit) (?:pas|plus) aux? (?:ordres|questions|stimul)",
     r"(?:mal|du mal) (?:pour|a) respirer|respire (?:mal|vite)",
@@ -777,10 +779,10 @@ def _refine_motif(
     drugs = "intoxication médicamenteuse" in flags
     if best == "M01.02" and not (drugs and "ivresse" in flags):
         # altered consciousness is coded by its cause when one cause is stated (two possible
-        # causes, alcohol and drugs, leave it unconfirmed)
+        # causes, alcohol and drugs, leave it unconfirmed: the guide's "only suspected")
         for code, names in (
             ("M04.04", {"ivresse"}),
-            ("M04.01", {"intoxication médicamenteuse"}),
+            ("M04.01", {"intoxication médicamenteuse", "sevrage"}),
             ("M04.02", {"intoxication accidentelle"}),
             ("M02.03", {"hypothermie, coup de chaleur"}),
             ("M03.08", {"signes d'AVC"}),
@@ -870,7 +872,8 @@ def _refine_motif(
         "trouble digestif",
     }
     if re.search(
-        r"(?:tombe|chute)\w* (?:du|de la|d un|d une|de) (?:toit|fenetre|balcon|\w+ etage|echelle|echafaudage|hauteur)",
+        r"(?:tombe|chute)\w* (?:du|de la|de l|d un|d une|de) (?:toit|fenetre|balcon|\w+ etage|echelle|echafaudage|hauteur)|"
+        r"\b(?:[3-9]|1\d|trois|quatre|cinq|six|sept|huit|neuf|dix) metres\b",
         text,
     ):
         gravity = gravity | {"hauteur"}

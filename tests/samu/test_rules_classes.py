@@ -405,3 +405,116 @@ def test_a_prescription_announced_with_je_vais_vous_faire_is_pmt():
         )
         == "PMT"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# third round: intoxications (withdrawal, street-drug slang, self-poisoning), falls from a height,
+# crushing against an object, digits gone
+
+
+def test_withdrawal_from_a_substitution_treatment_is_an_intoxication_and_withdrawal():
+    assert (
+        motif(
+            (R, "samu bonsoir"),
+            (A, "bonsoir je suis sous subutex et j'ai plus rien depuis deux jours je suis en manque"),
+            (R, "qu'est-ce que vous ressentez"),
+            (A, "je sue j'ai mal partout au ventre et j'ai la diarrhée"),
+        )
+        == "M04.01"
+    )
+
+
+def test_stopping_alcohol_abruptly_is_withdrawal_not_a_seizure():
+    assert (
+        motif(
+            (R, "samu j'écoute"),
+            (A, "c'est pour moi j'ai stoppé l'alcool d'un coup lundi et là je tremble de partout"),
+            (R, "vous buviez combien"),
+            (A, "deux bouteilles de vin par jour à peu près"),
+        )
+        == "M04.01"
+    )
+
+
+def test_party_drug_slang_with_drowsiness_is_a_voluntary_intoxication():
+    assert (
+        motif(
+            (R, "samu bonsoir"),
+            (A, "ma copine elle se réveille plus elle a pris des taz à la soirée"),
+            (R, "elle a bu de l'alcool aussi"),
+            (A, "oui des bières"),
+        )
+        == "M04.01"
+    )
+
+
+def test_empty_box_of_a_named_drug_is_a_voluntary_intoxication():
+    assert (
+        motif(
+            (R, "samu j'écoute"),
+            (A, "mon frère dort dans sa chambre il y a une boîte de lexomil vide sur la table"),
+            (R, "il vous répond"),
+            (A, "il parle tout doucement"),
+        )
+        == "M04.01"
+    )
+
+
+def test_fall_from_a_height_with_two_gravity_signs_is_a_grave_trauma():
+    assert (
+        motif(
+            (R, "samu bonjour"),
+            (A, "un ouvrier est tombé de l'échafaudage il est par terre"),
+            (R, "de quelle hauteur"),
+            (A, "cinq mètres à peu près il saigne de l'oreille et il dit n'importe quoi"),
+        )
+        == "M02.08"
+    )
+
+
+def test_a_fall_on_the_stairs_without_height_stays_minor():
+    assert (
+        motif(
+            (R, "samu bonjour"),
+            (A, "ma fille est tombée dans l'escalier elle s'est tordu la cheville"),
+            (R, "elle peut marcher"),
+            (A, "un peu en boitant"),
+        )
+        == "M02.06"
+    )
+
+
+def test_pinned_against_a_post_by_a_vehicle_is_a_crushing():
+    assert (
+        motif(
+            (R, "samu j'écoute"),
+            (A, "le chariot a coincé mon collègue contre le mur de l'entrepôt il a mal au thorax"),
+            (R, "il respire"),
+            (A, "oui il respire vite"),
+        )
+        == "M02.10"
+    )
+
+
+def test_fingers_said_to_be_gone_are_an_amputation():
+    assert (
+        motif(
+            (R, "samu bonjour"),
+            (A, "mon voisin s'est blessé avec la tronçonneuse deux doigts ils sont partis"),
+            (R, "ça saigne"),
+            (A, "on a serré un torchon dessus"),
+        )
+        == "M02.09"
+    )
+
+
+def test_a_cut_finger_that_bleeds_is_not_an_amputation():
+    assert (
+        motif(
+            (R, "samu bonjour"),
+            (A, "je me suis coupé le doigt en épluchant des légumes ça saigne un peu"),
+            (R, "c'est profond"),
+            (A, "non une petite coupure"),
+        )
+        != "M02.09"
+    )
