@@ -19,7 +19,12 @@ which the stationary line noise has been subtracted (``denoise``). Clustering
    whose states are the speakers (emission: the window's scaled projection on each speaker's
    centroid direction, so ambiguous windows near the mean are left to the prior; a speaker
    change is unlikely inside a speech region and likelier at a pause), and the centroids are
-   re-estimated, a few rounds (a light form of VBx resegmentation);
+   re-estimated, a few rounds (a light form of VBx resegmentation); with two speakers, the
+   labelling is then the widest of the two-sided groupings of the tree cut into 2-5 clusters
+   (each resegmented): the one whose speakers' centroids in the *raw* space, once the
+   direction that follows the window's level (the noise's share of it) is regressed out, are
+   farthest apart (:func:`_widest_split`), so that one voice heard in two conditions is not
+   split in two while the other speaker's few replies hide in one half;
 5. clusters with too little speech, or whose centroids in the *raw* space are closer than
    ``threshold``, are merged (never below ``min_speakers``): this is where "one speaker or
    two" is decided, and it stays conservative (see ``threshold``).
@@ -52,6 +57,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 
@@ -229,6 +235,7 @@ class EmbeddingDiarizer:
         self.cores: list[tuple[float, float]] = []
         self.embs: list[np.ndarray] = []
         self.region_ids: list[int] = []
+        self.levels: list[float] = []  # level (dB) of each window: see _widest_split
         self.region_edges: dict[int, tuple[float, float]] = {}  # trimmed (start, end), absolute
         self.region_pauses: dict[int, list[tuple[float, float]]] = {}  # pauses inside, absolute
         self.fine_cores: list[tuple[float, float]] = []
@@ -256,6 +263,7 @@ class EmbeddingDiarizer:
             self.region_pauses[self._region] = [(a + offset, b + offset) for a, b in ps if ts < a and b < te]
         embs, cores, rids = _embed_windows(enc, audio, mel, regions, self.opts.window_s, self.opts.step_s)
         self.cores.extend((cs + offset, ce + offset) for cs, ce in cores)
+        self.levels.extend(_window_levels(db, cores, self.opts.window_s))
         self.embs.extend(embs)
         self.region_ids.extend(first + r for r in rids)
         if self.opts.fine:
@@ -273,7 +281,11 @@ class EmbeddingDiarizer:
             call_hook(hook, "cluster", 1, 1)
             return []
         labels = cluster_embeddings(
-            np.stack(self.embs), self._durations(), self.opts, region_ids=self.region_ids
+            np.stack(self.embs),
+            self._durations(),
+            self.opts,
+            region_ids=self.region_ids,
+            levels=np.asarray(self.levels) if len(self.levels) == len(self.embs) else None,
         )
         if not self.opts.resegment:
             labels = _smooth(labels, self.region_ids)
@@ -446,6 +458,18 @@ def _mel_frames(audio: np.ndarray, regions: list[tuple[float, float]], denoise: 
         inside[int(s * SAMPLE_RATE / _MEL_HOP) : int(np.ceil(e * SAMPLE_RATE / _MEL_HOP)) + 1] = True
     noise = mel[~inside].mean(axis=0) if (~inside).sum() >= 100 else np.percentile(mel, 10, axis=0)
     return np.maximum(mel - noise, 0.05 * mel)
+
+
+def _window_levels(db: np.ndarray, cores, win: float) -> list[float]:
+    """Level (dB, power mean of the 10 ms frame energies ``db``) of the ``win`` seconds
+    centred on each window core (seconds, as ``db``)."""
+    p = 10.0 ** (db / 10.0)
+    out = []
+    for cs, ce in cores:
+        c = (cs + ce) / 2
+        seg = p[max(0, int((c - win / 2) * 100)) : int((c + win / 2) * 100) + 1]
+        out.append(10.0 * np.log10(float(seg.mean()) + 1e-12) if seg.size else -120.0)
+    return out
 
 
 def _frame_db(audio: np.ndarray, hop: int) -> np.ndarray:
@@ -621,6 +645,11 @@ _FINE_ROUNDS = 3
 # k: the fewest speakers whose silhouette is within this of the best one (parsimony: two
 # similar voices otherwise often come out as three or more near-equal clusters)
 _SILHOUETTE_SLACK = 0.05
+# two speakers: the tree cut into 2.._SPLIT_MAX_K clusters, each grouping of them into two sides
+# is a candidate labelling for :func:`_widest_split` (2-5: 15 groupings); a candidate replaces
+# the clustering's labelling only when it is wider by more than _SPLIT_MARGIN (relative)
+_SPLIT_MAX_K = 5
+_SPLIT_MARGIN = 0.02
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -690,7 +719,7 @@ def _resegment(z: np.ndarray, lab: np.ndarray, region_ids: np.ndarray, min_k: in
 
 
 def cluster_embeddings(
-    embs: np.ndarray, durations: np.ndarray, opts: DiarizeOptions, region_ids=None
+    embs: np.ndarray, durations: np.ndarray, opts: DiarizeOptions, region_ids=None, levels=None
 ) -> np.ndarray:
     """Cluster speaker embeddings [N, D] (in time order) into speakers; returns labels 0..k-1
     ordered by first appearance.
@@ -701,6 +730,8 @@ def cluster_embeddings(
         opts: speaker bounds, ``threshold``, ``chunk_windows``, ``resegment``...
         region_ids: speech region of each window (windows of one region are contiguous);
             ``None``: every window is its own region (no chunking, no continuity prior).
+        levels: level (dB) of each window; with it and two speakers, the labelling is the
+            widest split of :func:`_widest_split` (``None``: the clustering's labelling).
 
     Steps (module docstring): centre and re-normalise; average chunks of consecutive windows;
     one average-linkage tree on cosine distance (scipy) cut at every k in the allowed range,
@@ -757,6 +788,11 @@ def cluster_embeddings(
     lab = lab_c[assign][chunk]
     if opts.resegment:
         lab = _resegment(z, lab, rids, lo)
+        if levels is not None and len(np.unique(lab)) == 2:
+            minw = max(opts.min_speaker_s, opts.min_speaker_share * float(weights.sum()))
+            cuts = [cut(k)[assign][chunk] for k in range(2, min(_SPLIT_MAX_K, m2 - 1) + 1)]
+            lv = np.asarray(levels, dtype=np.float64)
+            lab = _widest_split(x, z, lab, cuts, weights, rids, minw, lv)
     if lo != hi:
         merged = _merge_close(x, _merge_small(x, lab, weights, opts, lo), opts.threshold, lo)
         if opts.resegment and len(np.unique(merged)) < len(np.unique(lab)):
@@ -822,3 +858,71 @@ def diarize(
     d = make_diarizer(opts or DiarizeOptions(), encoder=encoder, pyannote_pipeline=pyannote_pipeline)
     d.add(audio, regions)
     return d.finish(hook)
+
+
+def _widest_split(
+    x: np.ndarray,
+    z: np.ndarray,
+    lab: np.ndarray,
+    cuts: list[np.ndarray],
+    w: np.ndarray,
+    rids: np.ndarray,
+    min_w: float,
+    levels: np.ndarray,
+) -> np.ndarray:
+    """Of the two-speaker labellings ``lab`` and those made by grouping the clusters of each
+    tree cut in ``cuts`` into two sides (each resegmented), the one whose two speakers' raw
+    centroids are farthest apart (cosine) once the level direction is regressed out, each side
+    holding at least ``min_w`` seconds; another labelling replaces ``lab`` only when wider than
+    it by more than ``_SPLIT_MARGIN`` (relative).
+
+    Why: in the centred space one voice recorded in two conditions (two prompt sessions, a
+    moved handset) is often as far apart as two similar voices, and the clustering, which
+    favours balanced clusters, splits the dominant voice in two and leaves the other speaker
+    (a few replies, back-channels) inside one half. In the raw space the two halves of one
+    voice stay closer to each other than either is to the other voice; a cut of the tree into
+    3-5 clusters usually holds the three groups, and the grouping that keeps the halves together
+    is the widest. But at a low SNR (~15 dB) the raw embeddings follow the noise's share of each
+    window, and the widest split becomes loud windows against quiet ones: the slope of the raw
+    embeddings on the window's level (``levels``, dB), fitted within the speakers of ``lab`` (so
+    that a speaker's own loudness is not taken for noise), is removed before measuring widths.
+
+    ``x``: unit raw embeddings [N, D]; ``z``: centred ones (for the resegmentation); ``w``:
+    seconds per window; ``rids``: region ids. Returns labels in ``lab``'s values (0/1)."""
+    ks = np.unique(lab)
+    best = (lab == ks[1]).astype(int)
+    # level slope within the two speakers of ``lab``
+    lv = levels - np.average(levels, weights=w)
+    lc, xc = lv.copy(), x.copy()
+    for k in (0, 1):
+        m = best == k
+        lc[m] -= np.average(lv[m], weights=w[m])
+        xc[m] -= np.average(x[m], axis=0, weights=w[m])
+    slope = (w * lc) @ xc / max(float((w * lc * lc).sum()), 1e-8)
+    xw = x - np.outer(lv, slope)
+
+    def width(lb: np.ndarray) -> float:
+        if min(float(w[lb == 0].sum()), float(w[lb == 1].sum())) < min_w:
+            return -1.0
+        c = _centroids(xw, lb, np.array([0, 1]))
+        return 1.0 - float(c[0] @ c[1])
+
+    best_w = width(best)
+    bar = best_w * (1.0 + _SPLIT_MARGIN)
+    seen = {best.tobytes()}
+    for lk in cuts:
+        k = int(lk.max()) + 1
+        for r in range(1, k // 2 + 1):
+            for side in combinations(range(k), r):
+                cand = _resegment(z, np.isin(lk, side).astype(int), rids, 2)
+                if len(np.unique(cand)) < 2:
+                    continue
+                cand = (cand == cand.max()).astype(int)
+                key = cand.tobytes()
+                if key in seen:
+                    continue
+                seen.add(key)
+                cw = width(cand)
+                if cw > max(best_w, bar):
+                    best, best_w = cand, cw
+    return np.where(best == 1, ks[1], ks[0])
