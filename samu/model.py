@@ -905,9 +905,9 @@ def model_card(meta: dict, training: dict | None = None, metrics_md: str = "") -
         "",
         "## Data",
         "",
-        "The project's own written French calls (`samu/calls/train`, 120 calls, written for llm4all"
-        " with gold forms; no real patient data). The `dev` split was only used to compare a few"
-        " settings; `blind` and the simsamu gold forms were not used.",
+        f"The project's own written French calls (`samu/calls/train`, {training.get('calls', '?')}"
+        " calls, written for llm4all with gold forms; no real patient data). The `dev` split was only"
+        " used to compare a few settings; the blind sets and the simsamu gold forms were not used.",
         "",
         "## Recipe",
         "",
