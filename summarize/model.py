@@ -8,7 +8,7 @@ How a transcript is summarised (:func:`model_summary`):
    so that the selection fits ``prompt_tokens`` model tokens; they stay in transcript order as
    ``Speaker : sentences`` lines, speaker names included (:func:`prompt_text`);
 2. **abstract**: a short French instruction naming the main speakers, then the selection, then
-   ``Résumé du débat :``; the model continues with the summary (greedy by default, with
+   ``Résumé du débat :``; the model continues with the summary (the adapter's recorded decoding: 2 beams for the shipped one, else greedy; with
    ``no_repeat_ngram_size`` and a repetition penalty against loops), stopped by its end token or
    the word budget;
 3. **check**: the answer is cleaned as the map-reduce path does (prompt echoes cut, repeated
@@ -250,7 +250,8 @@ class SummaryModel:
         model: the ``peft.PeftModel``; tokenizer: its tokenizer.
         name: the adapter's name; adapter_dir: where it was loaded from; meta: ``summary_model.json``.
         prompt_tokens: the prompt length it was trained with.
-        generation: default :class:`GenerationOptions`.
+        generation: default :class:`GenerationOptions` (the adapter's ``generation`` entry: the
+            decoding chosen for it on held-out debates, e.g. ``{"num_beams": 2}``).
     """
 
     model: Any
@@ -297,6 +298,7 @@ def save_adapter(model, out_dir: str | os.PathLike, base: str, base_sha256: str 
             "prompt_format": PROMPT_FORMAT,
             "prompt_tokens": int(info.get("prompt_tokens", 768)),
             "target_tokens": int(info.get("target_tokens", 256)),
+            "generation": {"num_beams": int(info.get("num_beams", 1))},
             "training": info,
         }
         (d / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
@@ -375,7 +377,10 @@ def load_summary_model(
             )
     wrapped = _peft().PeftModel.from_pretrained(model, str(d))
     wrapped.eval()
-    return SummaryModel(wrapped, tok, meta.get("name", d.name), d, meta, int(meta.get("prompt_tokens", 768)))
+    gen = GenerationOptions(**meta.get("generation", {}))  # the decoding chosen for this adapter
+    return SummaryModel(
+        wrapped, tok, meta.get("name", d.name), d, meta, int(meta.get("prompt_tokens", 768)), gen
+    )
 
 
 # --------------------------------------------------------------------------- summarising
@@ -491,8 +496,10 @@ def model_card(meta: dict, training: dict | None = None, metrics_md: str = "") -
         "## Data",
         "",
         "FREDSum training split (the 115 transcripts outside `FREDSum_test.json`; French political"
-        " debates), one example per (debate, abstractive reference summary `summary_abstractive/{1,2,3}`)."
-        " The test split was never used for training or for any choice of the recipe.",
+        f" debates; {training.get('debates', 115)} trained on, {len(training.get('holdout_debates') or [])}"
+        " held out to choose the training length and the decoding), one example per (debate, abstractive"
+        " reference summary `summary_abstractive/{1,2,3}`). The test split was never used for training or"
+        " for any choice of the recipe.",
         "",
         "## Recipe",
         "",
@@ -504,7 +511,9 @@ def model_card(meta: dict, training: dict | None = None, metrics_md: str = "") -
         f" extractive selection (TextRank + MMR) as `Speaker : sentences` lines, {meta.get('prompt_tokens')}"
         " tokens in all, then `Résumé du débat :`; target: one reference summary cut at a sentence end"
         f" within {meta.get('target_tokens')} tokens, then the end token; loss on the target tokens only;"
-        " LoRA on the attention and MLP projections.",
+        " LoRA on the attention and MLP projections. Decoding:"
+        f" {(meta.get('generation') or {}).get('num_beams', 1)} beam(s) by default (the adapter's"
+        " `generation` entry, chosen on the held-out debates; `GenerationOptions` overrides it).",
     ]
     if training:
         keys = (

@@ -58,6 +58,8 @@ class TrainSummaryConfig(ExampleTrainingConfig):
             recorded in the adapter (``benchmarks/bench_summary_model.py --split holdout``).
         prompt_tokens: prompt length (instruction + extractive selection).
         target_tokens: reference summaries cut at a sentence end within this many tokens.
+        num_beams: the decoding recorded in the adapter as its default (1: greedy); choose it on
+            the ``holdout`` debates (``bench_summary_model.py --split holdout --beam-files N``).
         (``epochs``, ``grad_accum``, ``r``, ``lr``... : see :class:`ExampleTrainingConfig`.)
         name: the adapter's name (its directory name when shipped).
     """
@@ -66,10 +68,11 @@ class TrainSummaryConfig(ExampleTrainingConfig):
     data_dir: str = ""
     styles: tuple[str, ...] = STYLES
     max_debates: int = 0
-    holdout: int = 0
+    holdout: int = 12
     prompt_tokens: int = 512
     target_tokens: int = 224
-    epochs: float = 0.45
+    num_beams: int = 2
+    epochs: float = 1.5
     name: str = "summary-gemma3-270m-fr"
 
     def __post_init__(self):
@@ -87,6 +90,8 @@ class TrainSummaryConfig(ExampleTrainingConfig):
             raise field_error("holdout", f"doit être >= 0, reçu {self.holdout}")
         if self.prompt_tokens < 64:
             raise field_error("prompt_tokens", f"doit être >= 64, reçu {self.prompt_tokens}")
+        if self.num_beams < 1:
+            raise field_error("num_beams", f"doit être >= 1, reçu {self.num_beams}")
         if self.target_tokens < 16:
             raise field_error("target_tokens", f"doit être >= 16, reçu {self.target_tokens}")
         if not self.name.strip() or "/" in self.name:
@@ -192,6 +197,7 @@ def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
         "name": cfg.name,
         "prompt_tokens": cfg.prompt_tokens,
         "target_tokens": cfg.target_tokens,
+        "num_beams": cfg.num_beams,
         "styles": list(cfg.styles),
         "lr": cfg.lr,
         "grad_accum": cfg.grad_accum,

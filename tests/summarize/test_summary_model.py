@@ -58,6 +58,7 @@ def _config(tmp: Path, base: Path, data: Path, out: str, **kw):
         "out": str(tmp / out),
         "base": str(base),
         "data_dir": str(data),
+        "holdout": 0,
         "prompt_tokens": 160,
         "target_tokens": 48,
         "epochs": 24,
@@ -190,6 +191,9 @@ def test_summary_of_a_training_debate_is_french_without_repeats(trained):
     from summarize.text import count_words, sentence_key, split_sentences
 
     sm = load_summary_model(trained["summary"]["adapter_dir"])
+    # the decoding the recipe recorded (num_beams, chosen on held-out debates) is the default
+    assert sm.meta["generation"] == {"num_beams": trained["cfg"].num_beams} == {"num_beams": 2}
+    assert sm.generation.num_beams == 2
     path = sorted((trained["data"] / "transcript").glob("*.txt"))[0]
     s = summarize(read_fredsum(path), SummaryOptions(method="llm", max_words=60), llm=sm)
     assert s.method == "llm" and s.model == sm.name and s.text.strip()
