@@ -2185,7 +2185,8 @@ def _summary_model_tuning(data: dict) -> str:
 def _summary_model_main(data: dict, systems: dict) -> str | None:
     """The system of the measured model (its name in ``model.name``)."""
     name = _get(data, "model", "name")
-    return next((s for s in systems if name and str(name) in s), None)
+    mine = [s for s in systems if name and str(name) in s]
+    return next((s for s in mine if "(défaut)" in s), mine[0] if mine else None)  # its own decoding
 
 
 def _summary_model_rouge(ctx: _Context, data: dict) -> list[str]:

@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(beam["files"]) == len(model_items):
             default = bout
             results[f"{name}, glouton"] = results.pop(name)
-            results[f"{bname} (défaut)"] = scores_of(bname, bout, model_items, scorer)
+            results[f"{name}, beams={a.num_beams} (défaut)"] = scores_of(bname, bout, model_items, scorer)
             common = common_names(results)
             print("Default decoding of this adapter: " + bname)
             print(format_table(results, common))
