@@ -7,22 +7,12 @@ import datetime
 
 import pytest
 
-from asr.transcript import Segment, Transcript
 from samu.rules import extract_rules
 from samu.schema import CallForm
 from samu.text import negated_at
+from tests.samu.dialogue import A, R, T, call
 
-R, A, T = "regulateur", "appelant", "tiers"
 DAY = datetime.date(2026, 3, 2)
-
-
-def call(*turns: tuple[str, str]) -> Transcript:
-    segs, t = [], 0.0
-    for spk, text in turns:
-        segs.append(Segment(t, t + 2.0, spk, text, ()))
-        t += 2.5
-    roles = {R: "regulateur", A: "appelant", T: "appelant"}
-    return Transcript(tuple(segs), language="fr", duration=t, source="test", roles=roles)
 
 
 def form(*turns: tuple[str, str]) -> CallForm:

@@ -8,23 +8,12 @@ import time
 
 import pytest
 
-from asr.transcript import Segment, Transcript
 from samu import extract_form
 from samu.rules import extract_rules
 from samu.schema import CallForm
+from tests.samu.dialogue import A, R, call
 
-R, A = "regulateur", "appelant"
 DAY = datetime.date(2026, 5, 20)
-
-
-def call(*turns: tuple[str, str]) -> Transcript:
-    segs, t = [], 0.0
-    for spk, text in turns:
-        segs.append(Segment(t, t + 2.0, spk, text, ()))
-        t += 2.5
-    return Transcript(
-        tuple(segs), language="fr", duration=t, source="test", roles={R: "regulateur", A: "appelant"}
-    )
 
 
 def form(*turns: tuple[str, str], day: datetime.date | None = DAY) -> CallForm:

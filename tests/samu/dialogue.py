@@ -1,0 +1,18 @@
+"""Short written dialogues as transcripts, for the rule tests (2 s per turn, 0.5 s gaps)."""
+
+from __future__ import annotations
+
+from asr.transcript import Segment, Transcript
+
+R, A, T = "regulateur", "appelant", "tiers"
+
+
+def call(*turns: tuple[str, str]) -> Transcript:
+    """A transcript of ``(speaker, text)`` turns; the caller's and a third person's turns both
+    have the caller's role (the phone handed over)."""
+    segs, t = [], 0.0
+    for spk, text in turns:
+        segs.append(Segment(t, t + 2.0, spk, text, ()))
+        t += 2.5
+    roles = {R: "regulateur", A: "appelant", T: "appelant"}
+    return Transcript(tuple(segs), language="fr", duration=t, source="test", roles=roles)
