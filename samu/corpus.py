@@ -37,7 +37,8 @@ SPLITS = (
     "blind",
     "blind2",
     "blind3",
-)  # blind2, blind3: written after the second and third freezes
+    "blind4",
+)  # blind2, blind3, blind4: written after the second, third and fourth freezes
 SPEAKERS = ("regulateur", "appelant", "tiers")
 TOP_KEYS = ("call", "call_date", "style", "turns", "fields", "evidence", "notes")
 WORD_SECONDS = 0.32  # synthetic time per word (spoken French, ~190 words/min)
