@@ -131,7 +131,9 @@ class ProcessOptions:
 
     @property
     def needs_samu_model(self) -> bool:
-        return self.kind == "call" and self.form and self.extractor in ("model", "hybrid")
+        from samu import MODEL_EXTRACTORS
+
+        return self.kind == "call" and self.form and self.extractor in MODEL_EXTRACTORS
 
     @property
     def needs_summary_model(self) -> bool:

@@ -1925,6 +1925,7 @@ _EXTRACTORS = {
     "rules": "règles",
     "model": "modèle seul",
     "hybrid": "hybride",
+    "hybrid-motif": "hybride (motif seul)",
     "hybrid-strict": "hybride strict",
 }
 _MODEL_SPLITS = {

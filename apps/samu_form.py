@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from samu import EXTRACTORS
+from samu import EXTRACTORS, MODEL_EXTRACTORS
 
 log = logging.getLogger(__name__)
 OUTPUT_SUFFIXES = (".form.json", ".rs-eda.json")  # our form, the Hub Santé message
@@ -31,14 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=EXTRACTORS,
         default="rules",
         help="rules (défaut, sans modèle), llm (modèle de langue, décodage contraint au schéma), "
-        "model (modèle SAMU entraîné : score des valeurs) ou hybrid (modèle SAMU pour les champs de "
-        "classement appuyés par la transcription, règles pour le reste)",
+        "model (modèle SAMU entraîné : score des valeurs), hybrid (modèle SAMU pour les champs de "
+        "classement appuyés par la transcription, règles pour le reste) ou hybrid-motif (modèle SAMU "
+        "pour le seul motif, règles pour le reste : le meilleur mesuré sur des appels inédits)",
     )
     p.add_argument(
         "--model",
         default=None,
         help="pour --extractor llm : gemma3-270m (défaut), smollm2, ou un dossier de modèle transformers ; "
-        "pour --extractor model|hybrid : un dossier écrit par llm4all train-samu (défaut : l'adaptateur "
+        "pour --extractor model|hybrid|hybrid-motif : un dossier écrit par llm4all train-samu (défaut : l'adaptateur "
         "livré, samu/adapters/samu-gemma3-270m-lora)",
     )
     p.add_argument(
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     a = build_parser().parse_args(argv)
     if a.model and a.extractor == "rules":
-        return usage_error("--model ne sert qu'avec --extractor llm, model ou hybrid")
+        return usage_error("--model ne sert qu'avec --extractor llm, model, hybrid ou hybrid-motif")
     try:
         opts = ProcessOptions(
             kind="call",
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             extractor=a.extractor,
             summary=None,
             llm_model=a.model if a.extractor == "llm" else None,
-            samu_adapter=a.model if a.extractor in ("model", "hybrid") else None,
+            samu_adapter=a.model if a.extractor in MODEL_EXTRACTORS else None,
             pseudonymize=bool(a.pseudonymize_key),
             org=a.org,
         )

@@ -5,8 +5,8 @@ caller type), the motif's level-1 category, and time per call.
 Extractors: ``rules``; ``model`` (the model's six fields alone); ``hybrid`` (model fields kept when
 the transcript supports them, else the rules' value; the rest from the rules); ``hybrid-strict``
 (an unsupported model value leaves the field empty); ``hybrid-motif`` (only the motif from the
-hybrid, everything else from the rules: a variant fixed on 2026-11-30 before blind4 was written,
-suggested by blind3's per-field table). The model scores each call once; the three
+hybrid, everything else from the rules: fixed on 2026-11-30 before blind4 was written, suggested
+by blind3's per-field table; ``samu.model.extract_hybrid_motif``). The model scores each call once; the three
 model forms are built from that one scoring, and each one's time is the scoring time plus its
 own assembly.
 
@@ -35,30 +35,6 @@ from bench_samu_calls import ISSUE_FIELDS, _calls  # noqa: E402
 
 TABLE_FIELDS = ISSUE_FIELDS + ("caller.communication", "location.address_present", "location.city")
 EXTRACTORS = ("rules", "model", "hybrid", "hybrid-strict", "hybrid-motif")
-
-
-def motif_only(transcript, rule_form, hybrid_form):
-    """``hybrid-motif`` (a benchmark variant, not yet an extractor of the product): the rules'
-    form with only the motif taken from the hybrid (the model's motif when the transcript
-    supports it, else the rules'), the priority re-derived by the guide's rule."""
-    from samu import rules
-    from samu.schema import CallForm
-
-    fields = dict(rule_form.fields)
-    motif = hybrid_form.fields.get("qualification.motif")
-    if motif is not None:
-        fields["qualification.motif"] = motif
-    prio = rules.priority_field(
-        rules._segments(transcript),
-        fields.get("decision.type"),
-        fields.get("decision.resource"),
-        fields.get("qualification.motif"),
-        fields.get("decision.orientation"),
-    )
-    fields.pop("qualification.priority", None)
-    if prio is not None:
-        fields["qualification.priority"] = prio
-    return CallForm(fields, rule_form.findings, transcript.source, "hybrid-motif", rule_form.warnings)
 
 
 class _Scorer:
@@ -122,8 +98,7 @@ def evaluate(split: str, extractors: tuple[str, ...], sm=None, hook=None) -> dic
                 if ex == "model":
                     form = sm_mod.extract_model(t, sm)
                 elif ex == "hybrid-motif":
-                    hyb = sm_mod.extract_hybrid(t, sm, fallback_to_rules=True, call_date=call_date)
-                    form = motif_only(t, extract_rules(t, call_date=call_date), hyb)
+                    form = sm_mod.extract_hybrid_motif(t, sm, call_date=call_date)
                 else:
                     form = sm_mod.extract_hybrid(t, sm, fallback_to_rules=ex == "hybrid", call_date=call_date)
                 scorers[ex].add(name, form, gold, t_score + time.perf_counter() - t0)

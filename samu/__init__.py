@@ -1,12 +1,13 @@
 """SAMU call forms: Hub Santé-aligned fields, each backed by evidence in the transcript.
 
-``extract_form(transcript, extractor="rules" | "llm" | "model" | "hybrid", llm=None)`` is the
+``extract_form(transcript, extractor="rules" | "llm" | "model" | "hybrid" | "hybrid-motif", llm=None)`` is the
 entry point; the rule extractor (:mod:`samu.rules`) needs no model, the LLM extractor
 (:mod:`samu.llm`) takes any callable ``generate(prompt, **kw) -> str`` or a
 :class:`core_training.generate.LocalLLM`; ``model`` and ``hybrid`` (:mod:`samu.model`) take a
 :class:`samu.model.SamuModel` (``load_samu_model()``): the fine-tuned model scores the
 classification fields, and in ``hybrid`` the rules fill the rest and an evidence check keeps
-only the model values the transcript supports.
+only the model values the transcript supports; ``hybrid-motif`` takes only the motif from the
+model (the best measured on unseen calls).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from datetime import date
 from asr.transcript import Transcript
 from samu.schema import CallForm
 
-EXTRACTORS = ("rules", "llm", "model", "hybrid")
+EXTRACTORS = ("rules", "llm", "model", "hybrid", "hybrid-motif")
+MODEL_EXTRACTORS = ("model", "hybrid", "hybrid-motif")  # need a samu.model.SamuModel
 
 
 def extract_form(
@@ -37,8 +39,8 @@ def extract_form(
         from samu.rules import extract_rules
 
         return extract_rules(transcript, hook=hook, call_date=call_date)
-    if extractor in ("model", "hybrid"):
-        from samu.model import SamuModel, extract_hybrid, extract_model
+    if extractor in MODEL_EXTRACTORS:
+        from samu.model import SamuModel, extract_hybrid, extract_hybrid_motif, extract_model
 
         if not isinstance(llm, SamuModel):
             raise ValueError(
@@ -47,6 +49,8 @@ def extract_form(
             )
         if extractor == "model":
             return extract_model(transcript, llm, hook=hook)
+        if extractor == "hybrid-motif":
+            return extract_hybrid_motif(transcript, llm, hook=hook, call_date=call_date)
         return extract_hybrid(transcript, llm, hook=hook, call_date=call_date)
     if llm is None:
         raise ValueError("the llm extractor needs an llm (a callable or core_training.generate.LocalLLM)")

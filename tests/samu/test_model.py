@@ -338,6 +338,31 @@ def test_hybrid_drops_model_values_the_transcript_does_not_support(monkeypatch):
     assert "caller.type" not in strict and "patient.sex" not in strict and strict["patient.age"] == "16 ans"
 
 
+def test_hybrid_motif_takes_only_the_motif_from_the_model(monkeypatch):
+    """``hybrid-motif``: the model's (supported) motif, every other field the rules'; a model
+    "aucun" for the motif keeps the rules' motif."""
+    from samu import extract_form
+    from samu import model as sm_mod
+    from samu.rules import extract_rules
+
+    says = dict(MODEL_SAYS, **{"decision.type": "CONSEIL", "caller.type": "SUJET", "patient.sex": "M"})
+    monkeypatch.setattr(sm_mod, "candidate_scores", _fixed(says))
+    handle = sm_mod.SamuModel(None, None, sm_mod.default_spec())
+    form = extract_form(AVC_CHILD, "hybrid-motif", llm=handle)
+    rules = extract_rules(AVC_CHILD)
+    v, r = form.values(), rules.values()
+    assert form.extractor == "hybrid-motif"
+    assert v["qualification.motif"] == "M03.08" and form.fields["qualification.motif"].source == "model"
+    for f in ("decision.type", "decision.resource", "caller.type", "patient.sex", "patient.age"):
+        assert v.get(f) == r.get(f), f  # the model's CONSEIL, SUJET and M are not taken
+    assert v["qualification.priority"] == "P0"  # from the rules' SMUR by the guide's rule
+    monkeypatch.setattr(sm_mod, "candidate_scores", _fixed(dict(says, **{"qualification.motif": None})))
+    kept = extract_form(AVC_CHILD, "hybrid-motif", llm=handle)
+    assert kept.values().get("qualification.motif") == r.get("qualification.motif")
+    with pytest.raises(ValueError, match="SAMU model"):
+        extract_form(AVC_CHILD, "hybrid-motif", llm=lambda p, **kw: "{}")
+
+
 def test_hybrid_model_absent_value_empties_the_field_and_resource_needs_intervention(monkeypatch):
     from samu import model as sm_mod
 
