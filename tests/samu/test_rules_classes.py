@@ -7,21 +7,15 @@ import datetime
 
 import pytest
 
-from samu.rules import extract_rules
 from samu.schema import CallForm
 from samu.text import negated_at
-from tests.samu.dialogue import A, R, T, call
+from tests.samu.dialogue import A, R, T, rules_form
 
 DAY = datetime.date(2026, 3, 2)
 
 
 def form(*turns: tuple[str, str]) -> CallForm:
-    t = call(*turns)
-    f = extract_rules(t, call_date=DAY)
-    for name, fv in f.fields.items():  # every value keeps an exact quote of its segment
-        for e in fv.evidence:
-            assert e.quote and e.quote in t.segments[e.segment].text, (name, e)
-    return f
+    return rules_form(*turns, day=DAY)
 
 
 def value(field: str, *turns: tuple[str, str]):

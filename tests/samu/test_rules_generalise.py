@@ -11,18 +11,13 @@ import pytest
 from samu import extract_form
 from samu.rules import extract_rules
 from samu.schema import CallForm
-from tests.samu.dialogue import A, R, call
+from tests.samu.dialogue import A, R, call, rules_form
 
 DAY = datetime.date(2026, 5, 20)
 
 
 def form(*turns: tuple[str, str], day: datetime.date | None = DAY) -> CallForm:
-    t = call(*turns)
-    f = extract_rules(t, call_date=day)
-    for name, fv in f.fields.items():  # every value keeps an exact quote of its segment
-        for e in fv.evidence:
-            assert e.quote and e.quote in t.segments[e.segment].text, (name, e)
-    return f
+    return rules_form(*turns, day=day)
 
 
 def age(*turns: tuple[str, str], day: datetime.date | None = DAY) -> str | None:
