@@ -848,6 +848,22 @@ def extract_hybrid(
         fields.pop("decision.resource")
     # the priority follows from the checked decision by the annotation guide's rule, so the form
     # stays consistent; a model priority that disagrees is reported and dropped
+    prio = _guide_priority(fields, segs)
+    if "qualification.priority" in best:
+        code = best["qualification.priority"][0]
+        if prio is None or prio.value != code:
+            warnings.append(
+                f"qualification.priority = {code!r} (modèle) : la décision retenue donne "
+                f"{prio.value if prio else 'aucune priorité'} (règle du guide), valeur écartée"
+            )
+    return CallForm(fields, rule_form.findings, transcript.source, "hybrid", tuple(warnings))
+
+
+def _guide_priority(fields: dict[str, FieldValue], segs) -> FieldValue | None:
+    """Replace ``fields``' priority by the one the annotation guide's rule derives from its
+    decision, resource, motif and orientation (:func:`samu.rules.priority_field`); returns it."""
+    from samu import rules
+
     fields.pop("qualification.priority", None)
     prio = rules.priority_field(
         segs,
@@ -858,14 +874,7 @@ def extract_hybrid(
     )
     if prio is not None:
         fields["qualification.priority"] = prio
-    if "qualification.priority" in best:
-        code = best["qualification.priority"][0]
-        if prio is None or prio.value != code:
-            warnings.append(
-                f"qualification.priority = {code!r} (modèle) : la décision retenue donne "
-                f"{prio.value if prio else 'aucune priorité'} (règle du guide), valeur écartée"
-            )
-    return CallForm(fields, rule_form.findings, transcript.source, "hybrid", tuple(warnings))
+    return prio
 
 
 def extract_hybrid_motif(
@@ -886,16 +895,7 @@ def extract_hybrid_motif(
     motif = hybrid.fields.get("qualification.motif")
     if motif is not None:
         fields["qualification.motif"] = motif
-    prio = rules.priority_field(
-        rules._segments(transcript),
-        fields.get("decision.type"),
-        fields.get("decision.resource"),
-        fields.get("qualification.motif"),
-        fields.get("decision.orientation"),
-    )
-    fields.pop("qualification.priority", None)
-    if prio is not None:
-        fields["qualification.priority"] = prio
+    _guide_priority(fields, rules._segments(transcript))
     warnings = tuple(rule_form.warnings) + tuple(
         w for w in hybrid.warnings if w.startswith("qualification.motif") or "transcription longue" in w
     )

@@ -117,9 +117,16 @@ def holdout_names(names, n: int) -> list[str]:
 
 
 def training_rows(cfg: TrainSummaryConfig, held_out: bool = False) -> list[dict]:
-    """The FREDSum training rows (``name``, ``dialogue``, ``references``), test split excluded
-    (checked against ``FREDSum_test.json`` again: a test file here is an error), and the
-    ``holdout`` debates removed (``held_out=True``: those debates only)."""
+    """The FREDSum training rows (``name``, ``dialogue``, ``references``), test split excluded,
+    and the ``holdout`` debates removed (``held_out=True``: those debates only)."""
+    train, held = train_and_held_rows(cfg)
+    return held if held_out else train
+
+
+def train_and_held_rows(cfg: TrainSummaryConfig) -> tuple[list[dict], list[dict]]:
+    """The FREDSum training split read once, sorted by name, as (the rows trained on, cut to
+    ``max_debates``; the ``holdout`` debates); the test split is checked against
+    ``FREDSum_test.json`` again: a test file here is an error."""
     from core_training.data import default_shared_dir, fredsum_test_files
     from core_training.datasets import load_corpus
 
@@ -131,10 +138,8 @@ def training_rows(cfg: TrainSummaryConfig, held_out: bool = False) -> list[dict]
         raise RuntimeError(f"FREDSum test files in the training split: {leaked[:3]}")
     rows.sort(key=lambda r: r["name"])
     held = set(holdout_names([r["name"] for r in rows], cfg.holdout))
-    if held_out:
-        return [r for r in rows if r["name"] in held]
-    rows = [r for r in rows if r["name"] not in held]
-    return rows[: cfg.max_debates] if cfg.max_debates else rows
+    train = [r for r in rows if r["name"] not in held]
+    return (train[: cfg.max_debates] if cfg.max_debates else train), [r for r in rows if r["name"] in held]
 
 
 def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
@@ -151,7 +156,7 @@ def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
         return run.summary
     t_start = time.perf_counter()
     base, tok, base_sha = sm_mod.load_base(cfg.base, hook=hook)
-    rows = training_rows(cfg)
+    rows, held_rows = train_and_held_rows(cfg)
     examples = []
     for i, row in enumerate(rows):
         t, _names = with_full_names(parse_fredsum_text(row["dialogue"], source=row["name"]))
@@ -177,7 +182,7 @@ def main(cfg: TrainSummaryConfig, hook: Hook | None = None) -> dict:
         "base": cfg.base,
         "base_sha256": base_sha,
         "debates": len(rows),
-        "holdout_debates": [r["name"] for r in training_rows(cfg, held_out=True)],
+        "holdout_debates": [r["name"] for r in held_rows],
         "examples": n,
         "example_tokens": sum(int(e["input_ids"].shape[1]) for e in examples),
         "epochs": cfg.epochs,
