@@ -66,14 +66,17 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("signes de lutte respiratoire", r"se creuse|tirage|sous les cotes|voix (?:rauque|cassee|change)|bruit (?:quand il|quand elle|en) respir|respire (?:tres |trop )?vite", "M01.03", 2.5, False),
     # M02 injuries
     ("hypothermie, coup de chaleur", r"hypotherm|grelott|frigorifi|congel|tout gele|(?:il|elle|je) (?:est|suis|etait|etais) (?:tout |toute )?(?:glacee?|gelee?)\b|(?:nuit|journee) (?:\w+ )?(?:sans chauffage|dans le froid)|(?:temperature|thermometre) (?:\w+ ){0,3}(?:trente (?:deux|trois|quatre|cinq)|3[2-5])\b|moins (?:\w+ )?degres|il fait moins|coup de chaleur|insolation|canicule|fournaise|(?:peau|elle|il) (?:est )?(?:toute? )?(?:seche et (?:chaude|brulante)|brulante)|trempe et (?:il|elle) (?:grelotte|tremble)", "M02.03", 5, False),
-    ("exposition à la chaleur", r"(?:en plein|au|sous le|sous un|grand) soleil|sans (?:casquette|chapeau)|(?:il fait|fait|faisait) (?:tres |super |trop )?chaud|forte chaleur|(?:sans|pas) (?:d )?eau depuis", "M02.03", 1.5, False),
+    ("exposition à la chaleur", r"(?:en plein|au|sous le|sous un|grand) soleil|(?:sans|pas de|pas mis de|pas pris de) (?:casquette|chapeau)|(?:il fait|fait|faisait) (?:tres |super |trop )?chaud|(?:forte|pleine|grosse) chaleur|(?:sans|pas) (?:d )?eau depuis|(?:il|elle) a (?:tres |super |beaucoup )?trop chaud|(?:transpire|sue) plus (?:du tout)?", "M02.03", 1.5, False),
+    # the weather's temperature ("il fait trente-huit à l'ombre", "on a eu trente-cinq degrés") is
+    # heat exposure, not a fever (the fever cue leaves out these phrasings)
+    ("exposition à la chaleur", r"(?:il fait|il faisait|il a fait|on a eu|on avait)(?: \w+)? (?:(?:trente|quarante)(?: et)?(?: \w+)?|3\d|4\d)\b(?: a l ombre| degres| dehors)?", "M02.03", 1.5, False),
     ("brûlure", r"(?<!ca )(?<!qui )(?<!ca me )(?<!ca lui )(?<!ca te )brul(?!ante?\b|e en urinant|e quand (?:il|elle|je) (?:urine|fait pipi)|ures d estomac)|ebouillant|bouilloire|huile bouillante|eau bouillante|cloques", "M02.05", 4, False),
     ("plaie par arme", r"(?<!comme un )(?<!comme une )(?<!comme un coup de )(?:couteau|poignard|arme blanche|par balle|arme a feu|coup de feu|tire dessus|\barme\b)", "M02.07", 5, False),
     ("amputation", r"amput|sectionn|(?:se|s est|s etait) fait (?:couper|arracher|sectionner) (?:un|deux|trois|le|la|les|des|ses|son|sa) (?:bout du |bout de )?(?:doigts?|phalanges?|orteils?|main|pied)|(?:doigts?|phalanges?|orteils?)\b.{0,25}\b(?:coupes?|coupees?|sectionnes?|arraches?) (?:complet|net)|(?:doigt|index|pouce|majeur|orteil|main)s? (?:\w+ )?(?:complet\w* )?(?:coupe|arrache|parti)\w*(?! (?:au|a la|sur))|bout (?:du|de l|de son|de mon) (?:doigt|index|pouce|majeur|orteil)|(?:doigts?|index|pouce|majeur|orteils?)\b.{0,40}\b(?:sont|est) (?:partis?|tombes?)\b|(?:coupe|arrache)\w* (?:le|la|son|mon|sa) (?:doigt|index|pouce|main|orteil)\w* (?:\w+ )?complet", "M02.09", 6, False),
     ("écrasement", r"ecras|(?:coince|pris|prise) (?:la |le |sa |son |les |ses )?(?:main|bras|jambe|pied|doigts?) (?:dans|sous|entre)|coincee? (?:sous|dans) (?:la|le|une|un)|coince\w* (?:\w+ ){0,2}(?:contre|entre) (?:la|le|les|un|une|deux)\b", "M02.10", 6, False),
-    ("traumatisme bénin", r"entorse|(?:tordu|foule|retourne) (?:la|le|sa|son|ma|mon) (?:cheville|poignet|genou|pied)|foulure|morsure|\bmordu|s est cogne|me suis cogne|bosse|egratign|ecorch|coupure|(?:coupe|ouvert|entaille)\w* (?:le |la |l |au |a la |son |sa |mon |ma )?(?:pouce|doigt|main|front|arcade|menton|pied|genou|jambe|bras|levre|tete)|eclat (?:de \w+ )?dans l (?:oe|œ)il|(?:truc|corps etranger|poussiere|eclat) dans l (?:oe|œ)il|petite plaie|(?:s est|me suis|t es) (?:fait mal|blesse)", "M02.06", 3.5, False),
+    ("traumatisme bénin", r"entorse|(?:tordu|foule|retourne) (?:la|le|sa|son|ma|mon) (?:cheville|poignet|genou|pied)|foulure|morsure|\bmordu|s est cogne|me suis cogne|bosse|egratign|ecorch|coupure|(?:coupe|ouvert|entaille)\w* (?:le |la |l |au |a la |son |sa |mon |ma )?(?:pouce|doigt|main|front|arcade|menton|pied|genou|jambe|bras|levre|tete)s?\b|eclat (?:de \w+ )?dans l (?:oe|œ)il|(?:truc|corps etranger|poussiere|eclat) dans l (?:oe|œ)il|petite plaie|(?:s est|me suis|t es) (?:fait mal|blesse)|(?:pris|recu|prend|tombe\w*) (?:un |une |la |le |l |des )?(?:\w+ ){0,2}sur (?:la|sa|ma) tete", "M02.06", 3.5, False),
     ("plaie", r"\bplaie|entaille", "M02.06", 1.5, False),
-    ("traumatisme sérieux", r"fractur|(?:bras|jambe|poignet|os) (?:tout )?(?:deforme|tordu|casse)|(?:tout|toute) deformee?|os qui (?:sort|depasse)|\bcasse (?:le|la|son|sa)|choc (?:a|sur) la tete|traumatisme cranien|coup (?:sur|a) la tete|plaie profonde|pisse le sang|(?:tombe|chute) (?:du|de la|de l|d un|d une) (?:toit|echelle|echafaudage|fenetre|balcon|etage|arbre|mur)|(?:tombe|chute) de (?:\w+ )?metres|(?:tombe|chute)\w* dans (?:la|le|l|une|un) (?:cale|fosse|puits|trou|ravin|cage)|defenestr", "M02.07", 3.5, False),
+    ("traumatisme sérieux", r"fractur|(?:bras|jambe|poignet|os) (?:tout )?(?:deforme|tordu|casse)|(?:bras|jambe|poignet|cheville|avant bras|cuisse|tibia|epaule|hanche)s?(?: (?:il|elle) est)? (?:tout|toute) (?:deformee?|tordue?|de travers)|(?:fait|forme) (?:un angle|une bosse|une marche)(?: \w+)? (?:bizarre|pas normal\w*|d escalier)|angle (?:bizarre|pas normal)|(?:jambe|pied) (?:\w+ ){0,2}(?:raccourcie?|tournee? vers l exterieur)|col du femur|(?:tout|toute) deformee?|os qui (?:sort|depasse)|\bcasse (?:le|la|son|sa)|choc (?:a|sur) la tete|traumatisme cranien|coup (?:sur|a) la tete|plaie profonde|pisse le sang|(?:tombe|chute) (?:du|de la|de l|d un|d une) (?:toit|echelle|echafaudage|fenetre|balcon|etage|arbre|mur)|(?:tombe|chute) de (?:\w+ )?metres|(?:tombe|chute)\w* dans (?:la|le|l|une|un) (?:cale|fosse|puits|trou|ravin|cage)|defenestr", "M02.07", 3.5, False),
     ("accident de la route", r"accident\b.{0,30}(?:route|voiture|moto|scooter|velo|camion|circulation|autoroute)|(?:voiture|moto|scooter|velo|camion|bus|camionnette)\b.{0,30}(?:accident|percute|renverse|rentre dedans)|renverse par|s est fait renverser|percute|collision|(?:tombe|chute|glisse)\w* (?:de|en|avec) (?:son |sa |mon |ma |la |le |un |une )?(?:velo|moto|scooter|trottinette|cheval)", "M02.07", 3.5, False),
     ("saignement", r"saign|\bsang\b|hemorrag", "M02.01", 1, False),
     ("épistaxis", r"saign\w* du nez|nez qui saigne|epistaxis|saignement de nez", "M03.18", 6, False),
@@ -87,7 +90,7 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("problème de grossesse", r"eclampsie|(?:tension|pression).{0,30}(?:enceinte|grossesse)|(?:sent|sens) (?:plus|pas|moins|presque plus) (?:le bebe |bebe )?bouger|(?:bebe|il) (?:bouge|remue) (?:moins|beaucoup moins|presque plus)|mouvements? (?:du bebe|actifs)|(?:bebe|il) (?:ne )?bouge plus dans", "M03.02", 6, False),
     ("saignement gynécologique", r"regles (?:tres |trop )?(?:abondantes|fortes)|(?:hemorragie|saignements?) (?:gyneco\w*|vaginal\w*)|saign\w* (?:\w+ )?(?:du vagin|en bas)|saignements? vaginaux|(?:mes|ses|les|vos) regles\b.{0,40}saign|saign\w*.{0,40}\b(?:regles|menopause)|(?:apres|depuis) la menopause|pertes (?:de sang|rosees|sanglantes|brunes)", "M03.03", 4, False),
     ("problème uro-génital", r"colique nephretique|calculs?\b|sonde (?:urinaire|vesicale)|\bsonde\b|\bglobe\b|retention (?:urinaire|d urine)|(?:arrive|peut) (?:plus|pas) a (?:uriner|faire pipi)|brule en urinant|infection urinaire|cystite|testicul|prostat|(?:sang|du sang) dans les urines|descend dans (?:l|le) (?:aine|bas ventre)", "M03.05", 5, False),
-    ("douleur thoracique", r"(?:mal|douleurs?|gene|poids|serre|serrement|brulure|oppression) (?:\w+ )?(?:a |dans |sur )?(?:la |sa |ma )poitrine|douleur thoracique|mal au thorax|oppression|(?:comme )?(?:un poids|un etau)|syndrome coronarien|infarctus", "M03.06", 5, False),
+    ("douleur thoracique", r"(?:mal|douleurs?|gene|poids|serre|serrement|brulure|oppression|pese|appuie|comprime) (?:\w+ ){0,3}(?:a |dans |sur |au milieu de )?(?:la |sa |ma )poitrine|(?:serre|pese|appuie|comprime|mal|douleurs?) (?:\w+ ){0,2}(?:au|sur le|dans le) (?:sternum|thorax)|douleur thoracique|mal au thorax|oppression|(?:comme )?(?:un poids|un etau)|syndrome coronarien|infarctus", "M03.06", 5, False),
     ("signes d'AVC", r"\bavc\b|paralys|bouche (?:de travers|tordue|qui tombe)|visage (?:de travers|paralyse|qui tombe)|(?:arrive|peut) (?:plus|pas) a parler|parle (?:bizarre|bizarrement|plus|mal|de travers)|(?:bras|jambe|main) qui (?:tombe|lache|ne repond)|bouge (?:plus|pas) (?:son|le|sa|du) (?:bras|jambe|main|cote)|hemipleg|mots qui veulent rien dire|trouve (?:plus|pas) ses mots|(?:elle|il) (?:ne )?comprend (?:plus|pas) ce qu on (?:lui )?dit|\baphasi|bouche (?:pateuse|molle)|parle (?:\w+ )?pateux|(?:main|bras) (?:\w+ )?(?:qui |elle )?lache (?:tout|les objets)|(?:arrive|peut) (?:plus|pas) a tenir (?:sa|son|ses|la|le|les) \w+|(?:bras|jambe) (?:tout )?(?:faible|lourd|mou)\b", "M03.08", 5, True),
     ("convulsions", r"convuls|epilep|crise (?:d epilepsie|convulsive)|tremble de partout|tremble partout|yeux (?:revulses|en l air|qui partent)|secousses|(?:il|elle) (?:se )?(?:raidit|raidi)\b", "M03.07", 5, False),
     ("vertige", r"vertige|tout tourne|ca tourne|(?:la )?(?:chambre|piece) (?:s est mise a )?tourn", "M03.07", 3, False),
@@ -97,11 +100,14 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("céphalée", r"mal (?:a|de) (?:la )?tete|migraine|cephal|tete (?:qui|va) (?:explose|eclate)|(?:ca )?(?:lui |me )?tape (?:dans|derriere) (?:la tete|l (?:oe|œ)il)", "M03.11", 4, False),
     ("gêne respiratoire", r"essouffl|du mal a respirer|respire mal|mal a respirer|genee? pour respirer|pas bien pour respirer|gene respiratoire|souffle court|crise d asthme|asthm|ventoline|siffle|sifflement|bronchiolite|\bbpco\b|bronchite|emphyseme|(?:court|manque) (?:de|d) (?:souffle|air)|(?:je|il|elle) tousse|\btoux\b|crache", "M03.12", 3, False),
     ("trouble du rythme", r"palpit|c(?:oe|œ)ur (?:qui |il )?(?:bat|tape|cogne|s emballe)|bat (?:tres |trop )?(?:vite|fort)|tachycard|fibrillation|arythmi|irregulier|(?:tension|pression) (?:trop |tres )?(?:elevee|haute|forte)\b|(?:tension|pression) (?:a|de) (?:1[89]|2\d|dix huit|dix neuf|vingt)\b|hypertension|\bhta\b|pouls (?:tres )?(?:rapide|irregulier)", "M03.13", 5, False),
-    ("fièvre", r"fievre|(?:de la|un peu de|beaucoup de) temperature|temperature (?:a |de )?(?:3[89]|4[01]|trente (?:huit|neuf)|quarante)\b|\bbrulante?\b(?! (?:de|a|sur|au|la|le))|\b(?:38|39|40|41)(?: degres| de fievre| \d)|trente (?:huit|neuf)\b(?! ans\b| an\b| mois\b| kilos?\b)|quarante de fievre|\bcovid|grippe|frissons|\bfebrile", "M03.14", 3, False),
+    ("fièvre", r"fievre|(?:de la|un peu de|beaucoup de) temperature|temperature (?:a |de )?(?:3[89]|4[01]|trente (?:huit|neuf)|quarante)\b|\bbrulante?\b(?! (?:de|a|sur|au|la|le))|(?<!fait )(?<!faisait )(?<!on a eu )(?<!on avait )\b(?:38|39|40|41)(?: degres| de fievre| \d)(?! a l ombre| dehors)|(?<!fait )(?<!faisait )(?<!on a eu )(?<!on avait )trente (?:huit|neuf)\b(?! ans\b| an\b| mois\b| kilos?\b| a l ombre| degres dehors| dehors)|quarante de fievre|\bcovid|grippe|frissons|\bfebrile", "M03.14", 3, False),
     ("infection", r"pneumo|angine|purpura|meningit|infection (?:pulmonaire|respiratoire)|otite|pyelo|septic", "M03.14", 4, False),
     ("allergie", r"allerg|urticaire|reaction (?:a|au|aux)|plaques (?:rouges )?(?:partout|qui grattent)|(?:ca |qui )gratte|demange|(?:visage|levres|langue|gorge|figure|paupieres) (?:toute? )?(?:gonfl|enfl)|gonfl\w* (?:le |la |les |du |de la )?(?:visage|levres|langue|gorge|figure|paupieres|yeux)|(?:o|œ|oe)deme|piq\w* (?:de|par) (?:une |un )?(?:guepe|abeille|frelon|insecte|moustique)|\bguepe|\babeille|\bfrelon|cacahuete|arachide", "M03.15", 5, False),
     ("trouble psychiatrique", r"suicid|se tuer|me tuer|(?:veut|voulait|veux|voulais) mourir|envie de mourir|en finir|depress|psychiatr|schizo|bipolaire|delire|entend des voix|scarifi|se faire du mal|idees noires|mutil|se jeter|sauter (?:par|du|de la)|menace de se|lettre d adieu|adieux?\b", "M03.16", 4, False),
     ("tétanie", r"tetanie|spasmophil|hyperventil", "M03.17", 6, False),
+    # the signs of hyperventilation tetany in everyday words: hands that cramp or close by
+    # themselves, tingling of both hands or around the mouth (plural hands: one numb arm is a stroke sign)
+    ("spasmes des mains", r"(?:mains|doigts)\b(?: \w+){0,4} (?:crispee?s|raides|(?:qui )?se (?:tordent|crispent|ferment|raidissent|contractent|recroquevillent)|engourdi\w*|picot\w*|fourmill\w*)|(?:picot\w*|fourmill\w*|fourmis|engourdi\w*)(?: \w+){0,4} (?:mains|doigts|levres|(?:autour de )?la bouche)|autour de la bouche (?:ca |ils? |elles? )?(?:picot\w*|fourmill\w*)", "M03.17", 4, False),
     ("agitation, anxiété", r"crise d angoisse|angoiss|panique|fourmill|fourmis (?:dans|autour)|crispe|agite|agitation|crise de nerfs", "M03.17", 3, False),
     ("douleur abdominale", r"mal au ventre|douleurs? (?:au|du|dans le|a) (?:ventre|bas ventre)|douleur abdominale|abdomen|mal a l estomac|autour du nombril|(?:ventre|abdomen)\w*(?: \w+){0,4} en bas a droite|appendic|occlusi|ventre (?:dur|gonfle)", "M03.20", 4, False),
     ("trouble digestif", r"(?<!faire )(?<!fait )(?<!envie de )vomi|nause|mal au c(?:oe|œ)ur|diarrh|constip|gastro|(?:va|fait) pas a la selle", "M03.21", 2, False),
@@ -651,6 +657,17 @@ SEVERE_BLEEDING = (
     r"beaucoup de sang|vomit du sang beaucoup|caillots|arrete pas de saigner|s arrete pas|ca repart|malgre|"
     r"pisse le sang|flaque|mare de sang|plein de sang|pleine de sang|tout rouge de sang|rouge vif|fistule"
 )
+# how much blood, in everyday measures ("un bol", "plein le lavabo", "un demi-litre", "abondant")
+BLOOD_AMOUNT = (
+    r"\b(?:un|une|des|deux|trois|grand|grande|gros|grosse) (?:grand |grande |gros |grosse )?(?:bols?|bassines?|cuvettes?|seaux?|saladiers?|casseroles?)\b|"
+    r"\b(?:un|une) (?:demi litre|litre|flaque)|plein (?:le|la|les|l) (?:lavabo|evier|cuvette|bassine|seau|toilettes|sol|lit|baignoire)|"
+    r"abondant\w*|\bsang (?:\w+ )?beaucoup\b"
+)
+# signs of blood loss with shock (pallor, sweats, mottling, a fast pulse or low pressure)
+SHOCK_SIGNS = (
+    r"\bpale\b|tout blanc|toute blanche|blanche? comme (?:un linge|un cachet|une feuille|un mort)|(?:il|elle|je) transpire|en sueurs?|"
+    r"marbr|tension (?:a )?(?:huit|sept|six|neuf|[6-9])\b(?! heures)|(?:pouls|frequence|c(?:oe|œ)ur) (?:\w+ )?(?:a )?(?:cent|1[2-9]\d)\b"
+)
 _TRAUMA = ("M02.06", "M02.07", "M02.08", "M02.09", "M02.10")
 # findings that name an injury mechanism (a fall, a blow, a cut, a crash)
 _INJURY = {
@@ -772,6 +789,14 @@ def _refine_motif(
         return "M06.04"  # nobody has seen the patient: the feared arrest is not a finding
     if "ne respire plus" in flags and "inconscience" in flags and best in ("M01.01", "M01.02", "M06.03"):
         return "M01.01"
+    if (
+        best in ("M01.03", "M03.12", "M03.13")
+        and flags & {"tétanie", "spasmes des mains"}
+        and not flags & {"inconscience", "ne respire plus", "arrêt cardio-respiratoire"}
+    ):
+        # "she can't breathe" with cramped, tingling hands is a hyperventilation attack, not a
+        # distress: the tetany signs name the cause of the breathlessness
+        return "M03.17"
     if best == "M03.15" and "détresse respiratoire" in flags:
         return "M01.03"  # the nomenclature's own comment on allergy
     if best.startswith("M05") and flags & {"inconscience", "détresse respiratoire", "ne respire plus"}:
@@ -851,7 +876,12 @@ def _refine_motif(
         best == "M03.18"
         and "vomissement de sang" in flags
         and "épistaxis" not in flags  # blood spat after a nosebleed is the nosebleed
-        and re.search(severe_bleeding, text)
+        and (
+            re.search(severe_bleeding, text)
+            # a frank haematemesis: blood vomited by the bowlful, or with signs of shock
+            or re.search(rf"(?:vomi|\bsang\b|hematemese)[^?]{{0,80}}(?:{BLOOD_AMOUNT})", text)
+            or re.search(SHOCK_SIGNS, text)
+        )
     ):
         best = "M03.19"
     if best == "M06.03":
@@ -860,6 +890,8 @@ def _refine_motif(
             best = max(injuries, key=injuries.get)  # an injury after the fall is coded as the injury
         elif "perte de connaissance" in flags:
             best = "M03.10"
+    if best == "M03.10" and opening_flags & _INJURY and "perte de connaissance" in flags:
+        best = "M02.07"  # a knock-out after a blow or a crash: a trauma with loss of consciousness
     if best == "M03.22" and opening_flags & {"chute", "coups", "accident de la route"}:
         best = "M02.06"  # a pain after a fall or a blow is an injury
     if best == "M02.06" and flags & {"traumatisme sérieux", "accident de la route", "plaie par arme"}:
