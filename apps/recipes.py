@@ -3,7 +3,7 @@
 Recipes: trim-vocab, prune, compress-svd, distill, continue-pretrain, grow, lora, and
 ``perplexity --model DIR --text FICHIER``. Overrides are converted to the type of the config
 field they name (``--ratio 0.3``, ``--merge false``, ``--target-modules q_proj,v_proj``); a
-boolean field may be given alone (``--overwrite``). The progress hook becomes tqdm bars.
+boolean field may be given alone (``--overwrite``). The progress hook becomes tqdm bars (plain lines, one a minute, in a log file).
 
 Errors (bad config, unknown key, missing file...) print one French line on stderr and exit
 with code 2; a failure of an outside tool exits with 1; an interrupted run (Ctrl-C) exits with
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     from core_training.distributed import is_main
 
     main_rank = is_main()  # under torchrun only rank 0 shows progress and the report
-    bars = ProgressBars(enabled=not quiet and main_rank)
+    bars = ProgressBars(enabled=not quiet and main_rank, log_every=60.0)  # a log: a line a minute
     try:
         summary = run(cfg, hook=bars)
     except KeyboardInterrupt:

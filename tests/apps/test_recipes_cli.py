@@ -81,6 +81,7 @@ def test_continue_pretrain_from_a_yaml_config_with_overrides(env, tmp_path, caps
     )
     assert rc == 0, err
     assert "terminé" in stdout and "perplexité avant" in stdout
+    assert "entraînement :" not in err  # -q: no progress lines
     _check_run_dir(out)
     assert (out / "checkpoints" / "latest").exists()
     resolved = yaml.safe_load((out / "config.yaml").read_text())
@@ -233,3 +234,24 @@ def test_killed_cli_run_resumes_with_the_same_losses(env, tmp_path, capsys):
     losses = [r["loss"] for r in read_metrics(out / "metrics.jsonl") if "loss" in r]
     assert losses == [r["loss"] for r in read_metrics(ref / "metrics.jsonl") if "loss" in r]
     assert len(losses) == 40
+
+
+def test_progress_in_a_log_file_is_a_few_dated_lines(capsys):
+    """A long run under nohup writes its progress to a log: not tqdm bars (``\\r`` noise), but a
+    dated line when a step starts, at most one per ``log_every`` seconds, and one at its end."""
+    from apps.progress import ProgressBars
+
+    hook = ProgressBars(log_every=3600.0)  # capsys: standard error is not a terminal
+    hook("bottom", 0, 552)
+    for i in range(1, 277):
+        hook("train", i, 276)
+    hook.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3, lines
+    assert re.fullmatch(r"\[\d\d:\d\d:\d\d\] couches gelées \(une fois par appel\) : 0/552 \(0 %\)", lines[0])
+    assert lines[1].endswith("entraînement : 1/276 (0 %)") and lines[2].endswith(
+        "entraînement : 276/276 (100 %)"
+    )
+    quiet = ProgressBars(enabled=False, log_every=1.0)
+    quiet("train", 1, 2)
+    assert capsys.readouterr().err == ""
