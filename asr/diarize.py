@@ -9,7 +9,11 @@ which the stationary line noise has been subtracted (``denoise``). Clustering
 1. the d-vectors are centred on the recording's mean: what every window shares (the
    telephone channel, the microphone, the language) is removed, so two similar voices on one
    line (two women on a telephone call sit at a cosine distance of only ~0.1 in the raw
-   space) become separable;
+   space) become separable; they are then projected on their main directions and whitened
+   by the *within-speaker* scatter, estimated without labels from the differences between
+   consecutive windows of one speech region (:func:`_within_whiten`): the directions along
+   which one voice drifts (the line noise's share of a window at a low SNR, the level, what
+   is being said) are shrunk, those that differ only from speaker to speaker stand out;
 2. consecutive windows of one speech region are averaged in chunks of ``chunk_windows``
    (~1.6-2.8 s of speech each), which tames the noise of single short windows;
 3. the chunks are clustered (average-linkage agglomerative clustering on cosine distance; the
@@ -19,19 +23,15 @@ which the stationary line noise has been subtracted (``denoise``). Clustering
    whose states are the speakers (emission: the window's scaled projection on each speaker's
    centroid direction, so ambiguous windows near the mean are left to the prior; a speaker
    change is unlikely inside a speech region and likelier at a pause), and the centroids are
-   re-estimated, a few rounds (a light form of VBx resegmentation); with two speakers, the
-   labelling is then the widest of the two-sided groupings of the tree cut into 2-5 clusters
-   (each resegmented): the one whose speakers' centroids in the *raw* space, once the
-   direction that follows the window's level (the noise's share of it) is regressed out, are
-   farthest apart (:func:`_widest_split`), so that one voice heard in two conditions is not
-   split in two while the other speaker's few replies hide in one half;
+   re-estimated, a few rounds (a light form of VBx resegmentation);
 5. clusters with too little speech, or whose centroids in the *raw* space are closer than
    ``threshold``, are merged (never below ``min_speakers``): this is where "one speaker or
    two" is decided, and it stays conservative (see ``threshold``).
 
 6. with ``fine`` a second, finer pass: windows of 0.8 s every 0.2 s are labelled by another
    Viterbi decoding, their emissions taken from the speakers' centroids among these short
-   windows (so that short windows are compared with short windows) plus a bonus for the
+   windows (centred and whitened as in step 1, so that short windows are compared with short
+   windows) plus a bonus for the
    coarse label; this places turn changes to 0.2 s rather than 0.4 s and finds more of the
    short turns (back-channels) that a 1.6 s window blends into the other voice.
 
@@ -57,7 +57,6 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
-from itertools import combinations
 
 import numpy as np
 
@@ -235,7 +234,6 @@ class EmbeddingDiarizer:
         self.cores: list[tuple[float, float]] = []
         self.embs: list[np.ndarray] = []
         self.region_ids: list[int] = []
-        self.levels: list[float] = []  # level (dB) of each window: see _widest_split
         self.region_edges: dict[int, tuple[float, float]] = {}  # trimmed (start, end), absolute
         self.region_pauses: dict[int, list[tuple[float, float]]] = {}  # pauses inside, absolute
         self.fine_cores: list[tuple[float, float]] = []
@@ -263,7 +261,6 @@ class EmbeddingDiarizer:
             self.region_pauses[self._region] = [(a + offset, b + offset) for a, b in ps if ts < a and b < te]
         embs, cores, rids = _embed_windows(enc, audio, mel, regions, self.opts.window_s, self.opts.step_s)
         self.cores.extend((cs + offset, ce + offset) for cs, ce in cores)
-        self.levels.extend(_window_levels(db, cores, self.opts.window_s))
         self.embs.extend(embs)
         self.region_ids.extend(first + r for r in rids)
         if self.opts.fine:
@@ -285,7 +282,6 @@ class EmbeddingDiarizer:
             self._durations(),
             self.opts,
             region_ids=self.region_ids,
-            levels=np.asarray(self.levels) if len(self.levels) == len(self.embs) else None,
         )
         if not self.opts.resegment:
             labels = _smooth(labels, self.region_ids)
@@ -314,7 +310,7 @@ class EmbeddingDiarizer:
     def _fine_labels(self, labels: np.ndarray) -> np.ndarray:
         """Labels of the fine windows (``fine``): Viterbi decoding over them, emission = their
         scaled projection on each speaker's centroid *among fine windows* (centred on the fine
-        windows' mean, as the coarse pass does) + a bonus for the label of the coarse window
+        windows' mean and whitened, as the coarse pass does) + a bonus for the label of the coarse window
         holding their centre; the centroids are re-estimated, a few rounds."""
         ks = np.unique(labels)
         fr = np.asarray(self.fine_region_ids)
@@ -325,7 +321,11 @@ class EmbeddingDiarizer:
             return coarse
         fx = _unit(np.stack(self.fine_embs).astype(np.float64))
         fw = np.array([b - a for a, b in self.fine_cores])
+        # whitened when the coarse pass would be: as much speech (fine windows hop more often)
+        # but noisier vectors, so the same number of pairs estimates the scatter less well
+        min_pairs = 2 * _WHITEN_DIM * max(1, round(self.opts.step_s / _FINE_STEP))
         fz = fx - np.average(fx, axis=0, weights=fw if fw.sum() > 0 else None)
+        fz = _within_whiten(fz, fw, fr, min_pairs)
         zs = fz / max(float(np.median(np.linalg.norm(fz, axis=1))), 1e-8)
         same = np.concatenate([[False], fr[1:] == fr[:-1]])
         prior = _FINE_PRIOR * (coarse[:, None] == ks[None, :])
@@ -458,18 +458,6 @@ def _mel_frames(audio: np.ndarray, regions: list[tuple[float, float]], denoise: 
         inside[int(s * SAMPLE_RATE / _MEL_HOP) : int(np.ceil(e * SAMPLE_RATE / _MEL_HOP)) + 1] = True
     noise = mel[~inside].mean(axis=0) if (~inside).sum() >= 100 else np.percentile(mel, 10, axis=0)
     return np.maximum(mel - noise, 0.05 * mel)
-
-
-def _window_levels(db: np.ndarray, cores, win: float) -> list[float]:
-    """Level (dB, power mean of the 10 ms frame energies ``db``) of the ``win`` seconds
-    centred on each window core (seconds, as ``db``)."""
-    p = 10.0 ** (db / 10.0)
-    out = []
-    for cs, ce in cores:
-        c = (cs + ce) / 2
-        seg = p[max(0, int((c - win / 2) * 100)) : int((c + win / 2) * 100) + 1]
-        out.append(10.0 * np.log10(float(seg.mean()) + 1e-12) if seg.size else -120.0)
-    return out
 
 
 def _frame_db(audio: np.ndarray, hop: int) -> np.ndarray:
@@ -645,11 +633,40 @@ _FINE_ROUNDS = 3
 # k: the fewest speakers whose silhouette is within this of the best one (parsimony: two
 # similar voices otherwise often come out as three or more near-equal clusters)
 _SILHOUETTE_SLACK = 0.05
-# two speakers: the tree cut into 2.._SPLIT_MAX_K clusters, each grouping of them into two sides
-# is a candidate labelling for :func:`_widest_split` (2-5: 15 groupings); a candidate replaces
-# the clustering's labelling only when it is wider by more than _SPLIT_MARGIN (relative)
-_SPLIT_MAX_K = 5
-_SPLIT_MARGIN = 0.02
+# within-speaker whitening (:func:`_within_whiten`): the centred embeddings are projected on
+# their _WHITEN_DIM main directions; the within-speaker covariance is shrunk by _WHITEN_SHRINK
+# towards its mean variance (a flat spectrum: 1 would leave the projection as it is)
+_WHITEN_DIM = 24
+_WHITEN_SHRINK = 0.5
+
+
+def _within_whiten(
+    z: np.ndarray, w: np.ndarray, rids: np.ndarray, min_pairs: int = 2 * _WHITEN_DIM
+) -> np.ndarray:
+    """``z`` (centred embeddings [N, D], time order) projected on its ``_WHITEN_DIM`` main
+    directions (weights ``w``) and whitened by the within-speaker covariance, estimated without
+    labels from the differences between consecutive windows of one speech region (``rids``),
+    which almost always hold one speaker, shrunk by ``_WHITEN_SHRINK`` towards its mean variance.
+
+    Why: two similar voices (two women on one line) differ along a few directions, while one
+    voice drifts along others: at a low SNR (~15 dB) the share of line noise in each window,
+    its level, the words. The clustering's first split followed that drift (loud windows
+    against quiet ones) although a straight line still separated the speakers; in the whitened
+    space the drift directions are shrunk and the speakers' direction stands out. ``z``
+    unchanged when there are fewer than ``min_pairs`` such pairs (too little to estimate it:
+    the default asks for ~20 s of speech at the 0.4 s hop)."""
+    same = np.flatnonzero(rids[1:] == rids[:-1])
+    d = min(_WHITEN_DIM, len(z) - 1, z.shape[1])
+    if d < 2 or len(same) < min_pairs:
+        return z
+    sq = np.sqrt(np.maximum(w, 0.0) / max(float(w.sum()), 1e-12))
+    _, _, vt = np.linalg.svd(z * sq[:, None], full_matrices=False)
+    p = z @ vt[:d].T
+    diff = p[same + 1] - p[same]
+    cov = diff.T @ diff / (2.0 * len(same))
+    cov = (1.0 - _WHITEN_SHRINK) * cov + _WHITEN_SHRINK * np.eye(d) * float(np.trace(cov)) / d
+    e, v = np.linalg.eigh(cov)
+    return p @ (v / np.sqrt(np.maximum(e, 1e-12)))
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -702,7 +719,7 @@ def _resegment(z: np.ndarray, lab: np.ndarray, region_ids: np.ndarray, min_k: in
     """Alternate Viterbi labelling and centroid re-estimation (a few rounds); a round that
     would leave fewer than ``min_k`` speakers is not taken.
 
-    ``z``: centred, *not* re-normalised embeddings: a window near the recording's mean (an
+    ``z``: centred (and whitened), *not* re-normalised embeddings: a window near the recording's mean (an
     ambiguous one) has a small norm and weak emissions, so the continuity prior decides it."""
     same = np.concatenate([[False], region_ids[1:] == region_ids[:-1]])
     zs = z / max(float(np.median(np.linalg.norm(z, axis=1))), 1e-8)
@@ -719,7 +736,7 @@ def _resegment(z: np.ndarray, lab: np.ndarray, region_ids: np.ndarray, min_k: in
 
 
 def cluster_embeddings(
-    embs: np.ndarray, durations: np.ndarray, opts: DiarizeOptions, region_ids=None, levels=None
+    embs: np.ndarray, durations: np.ndarray, opts: DiarizeOptions, region_ids=None
 ) -> np.ndarray:
     """Cluster speaker embeddings [N, D] (in time order) into speakers; returns labels 0..k-1
     ordered by first appearance.
@@ -729,11 +746,10 @@ def cluster_embeddings(
         durations: seconds of time each window labels (weights).
         opts: speaker bounds, ``threshold``, ``chunk_windows``, ``resegment``...
         region_ids: speech region of each window (windows of one region are contiguous);
-            ``None``: every window is its own region (no chunking, no continuity prior).
-        levels: level (dB) of each window; with it and two speakers, the labelling is the
-            widest split of :func:`_widest_split` (``None``: the clustering's labelling).
+            ``None``: every window is its own region (no chunking, no continuity prior,
+            no whitening).
 
-    Steps (module docstring): centre and re-normalise; average chunks of consecutive windows;
+    Steps (module docstring): centre and whiten (:func:`_within_whiten`); average chunks of consecutive windows;
     one average-linkage tree on cosine distance (scipy) cut at every k in the allowed range,
     best silhouette wins; HMM resegmentation of the windows; clusters with less than
     ``min_speaker_s`` seconds or ``min_speaker_share`` of the speech merge into their nearest
@@ -752,7 +768,9 @@ def cluster_embeddings(
     x = _unit(np.asarray(embs, dtype=np.float64))
     weights = np.asarray(durations, dtype=np.float64)
     rids = np.arange(n) if region_ids is None else np.asarray(region_ids)
-    z = x - np.average(x, axis=0, weights=weights if weights.sum() > 0 else None)
+    z = _within_whiten(
+        x - np.average(x, axis=0, weights=weights if weights.sum() > 0 else None), weights, rids
+    )
     chunk = _chunks(rids, opts.chunk_windows)
     m = int(chunk[-1]) + 1
     zc = _unit(
@@ -788,11 +806,6 @@ def cluster_embeddings(
     lab = lab_c[assign][chunk]
     if opts.resegment:
         lab = _resegment(z, lab, rids, lo)
-        if levels is not None and len(np.unique(lab)) == 2:
-            minw = max(opts.min_speaker_s, opts.min_speaker_share * float(weights.sum()))
-            cuts = [cut(k)[assign][chunk] for k in range(2, min(_SPLIT_MAX_K, m2 - 1) + 1)]
-            lv = np.asarray(levels, dtype=np.float64)
-            lab = _widest_split(x, z, lab, cuts, weights, rids, minw, lv)
     if lo != hi:
         merged = _merge_close(x, _merge_small(x, lab, weights, opts, lo), opts.threshold, lo)
         if opts.resegment and len(np.unique(merged)) < len(np.unique(lab)):
@@ -858,71 +871,3 @@ def diarize(
     d = make_diarizer(opts or DiarizeOptions(), encoder=encoder, pyannote_pipeline=pyannote_pipeline)
     d.add(audio, regions)
     return d.finish(hook)
-
-
-def _widest_split(
-    x: np.ndarray,
-    z: np.ndarray,
-    lab: np.ndarray,
-    cuts: list[np.ndarray],
-    w: np.ndarray,
-    rids: np.ndarray,
-    min_w: float,
-    levels: np.ndarray,
-) -> np.ndarray:
-    """Of the two-speaker labellings ``lab`` and those made by grouping the clusters of each
-    tree cut in ``cuts`` into two sides (each resegmented), the one whose two speakers' raw
-    centroids are farthest apart (cosine) once the level direction is regressed out, each side
-    holding at least ``min_w`` seconds; another labelling replaces ``lab`` only when wider than
-    it by more than ``_SPLIT_MARGIN`` (relative).
-
-    Why: in the centred space one voice recorded in two conditions (two prompt sessions, a
-    moved handset) is often as far apart as two similar voices, and the clustering, which
-    favours balanced clusters, splits the dominant voice in two and leaves the other speaker
-    (a few replies, back-channels) inside one half. In the raw space the two halves of one
-    voice stay closer to each other than either is to the other voice; a cut of the tree into
-    3-5 clusters usually holds the three groups, and the grouping that keeps the halves together
-    is the widest. But at a low SNR (~15 dB) the raw embeddings follow the noise's share of each
-    window, and the widest split becomes loud windows against quiet ones: the slope of the raw
-    embeddings on the window's level (``levels``, dB), fitted within the speakers of ``lab`` (so
-    that a speaker's own loudness is not taken for noise), is removed before measuring widths.
-
-    ``x``: unit raw embeddings [N, D]; ``z``: centred ones (for the resegmentation); ``w``:
-    seconds per window; ``rids``: region ids. Returns labels in ``lab``'s values (0/1)."""
-    ks = np.unique(lab)
-    best = (lab == ks[1]).astype(int)
-    # level slope within the two speakers of ``lab``
-    lv = levels - np.average(levels, weights=w)
-    lc, xc = lv.copy(), x.copy()
-    for k in (0, 1):
-        m = best == k
-        lc[m] -= np.average(lv[m], weights=w[m])
-        xc[m] -= np.average(x[m], axis=0, weights=w[m])
-    slope = (w * lc) @ xc / max(float((w * lc * lc).sum()), 1e-8)
-    xw = x - np.outer(lv, slope)
-
-    def width(lb: np.ndarray) -> float:
-        if min(float(w[lb == 0].sum()), float(w[lb == 1].sum())) < min_w:
-            return -1.0
-        c = _centroids(xw, lb, np.array([0, 1]))
-        return 1.0 - float(c[0] @ c[1])
-
-    best_w = width(best)
-    bar = best_w * (1.0 + _SPLIT_MARGIN)
-    seen = {best.tobytes()}
-    for lk in cuts:
-        k = int(lk.max()) + 1
-        for r in range(1, k // 2 + 1):
-            for side in combinations(range(k), r):
-                cand = _resegment(z, np.isin(lk, side).astype(int), rids, 2)
-                if len(np.unique(cand)) < 2:
-                    continue
-                cand = (cand == cand.max()).astype(int)
-                key = cand.tobytes()
-                if key in seen:
-                    continue
-                seen.add(key)
-                cw = width(cand)
-                if cw > max(best_w, bar):
-                    best, best_w = cand, cw
-    return np.where(best == 1, ks[1], ks[0])

@@ -169,6 +169,18 @@ def test_one_voice_in_two_sessions_is_not_split_in_two():
 def test_widest_split_is_not_a_noise_split():
     """A busy call at ~15 dB SNR (benchmark seed 1040, conv03): the raw embeddings follow the
     noise's share of each window, and the plain widest split was loud windows against quiet
-    ones (51 % DER); with the level direction regressed out the speakers stay apart."""
+    ones (51 % DER); the clustering in the within-speaker whitened space keeps the speakers
+    apart."""
     conv = _busy_call(1040003, 85.7, ("armelle", "june"), snr_db=(15.0, 20.0))
     assert _collar_der(conv) < 0.15
+
+
+def test_low_snr_split_follows_the_voices_not_the_noise():
+    """Benchmark seed 1150, conv07: a busy call at ~16 dB SNR, two balanced speakers. A
+    straight line separates their embeddings, but the clustering's first split followed the
+    drift of one voice (the noise's share of each window) and confused a good part of the
+    call (21 % DER); whitened by the within-speaker scatter (differences between consecutive
+    windows of one region), the split follows the voices."""
+    conv = _busy_call(1151007, 78.3, ("armelle", "june"), snr_db=(15.0, 20.0))
+    assert conv.snr_db < 18.0
+    assert _collar_der(conv) < 0.12
