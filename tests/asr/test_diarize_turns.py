@@ -160,13 +160,13 @@ def _collar_der(conv) -> float:
 
 def test_one_voice_in_two_sessions_is_not_split_in_two():
     """Benchmark seed 30, conv02: June holds the floor, her prompts fall into two groups, and
-    Armelle's replies hid in one half; the clustering split June (22 % DER). The widest split
-    in the raw space keeps June whole."""
+    Armelle's replies hid in one half; the clustering split June (22 % DER). In the
+    within-speaker whitened space June's two sessions stay one speaker."""
     conv = _busy_call(30002, 60.8, ("june", "armelle"))
     assert _collar_der(conv) < 0.08
 
 
-def test_widest_split_is_not_a_noise_split():
+def test_a_low_snr_call_is_not_split_by_loudness():
     """A busy call at ~15 dB SNR (benchmark seed 1040, conv03): the raw embeddings follow the
     noise's share of each window, and the plain widest split was loud windows against quiet
     ones (51 % DER); the clustering in the within-speaker whitened space keeps the speakers
