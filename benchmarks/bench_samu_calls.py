@@ -48,14 +48,10 @@ def _calls(split: str):
     """``[(name, transcript, gold, call date or None)]`` of a split: ``train``/``dev``/``blind``... of
     samu/calls (``train:ncm,ncn``: those writers' calls only), or ``simsamu-<dev|test|test2>``."""
     if split.startswith("simsamu-"):
-        from asr.transcript import read_transcript
-        from samu.gold import load_gold_dir
+        from samu.corpus import load_simsamu
 
-        part = split.split("-", 1)[1]
-        names = json.loads((ROOT / "samu" / "gold_splits.json").read_text())[part]
-        gold = load_gold_dir()
-        sim = ROOT.parent / "shared" / "data" / "simsamu"
-        return [(n, read_transcript(sim / n / f"{n}.json"), gold[n], None) for n in names]
+        calls = load_simsamu(split.split("-", 1)[1], ROOT.parent / "shared" / "data" / "simsamu")
+        return [(c.call, c.transcript, c.gold, None) for c in calls.values()]
     from samu.corpus import load_split
 
     split, _, writers = split.partition(":")  # train:ncm,ncn -> those writers' calls only

@@ -45,7 +45,7 @@ class Call:
 
     call: str
     split: str
-    call_date: date
+    call_date: date | None  # None: unknown (simsamu)
     style: str
     transcript: Transcript
     gold: dict[str, Any]
@@ -182,6 +182,36 @@ def load_split(split: str, directory: str | Path = CALLS_DIR, **kw) -> dict[str,
         if c.call in out:
             raise ValueError(f"{p}: call name {c.call!r} used twice in split {split}")
         out[c.call] = c
+    return out
+
+
+SIMSAMU_TRAINABLE = ("dev", "test")  # simsamu test2 is measured once per version, never trained on
+
+
+def load_simsamu(part: str, simsamu_dir: str | Path | None = None) -> dict[str, Call]:
+    """The simsamu calls of one part of ``samu/gold_splits.json`` (``dev``, ``test``, ``test2``)
+    as :class:`Call` objects: the reference transcript from the shared data, the project's gold
+    form (``samu/gold``), no call date. Keyed by call name (sorted).
+
+    Raises:
+        ValueError: unknown part; FileNotFoundError: the shared simsamu data is absent.
+    """
+    from asr.transcript import read_transcript
+    from samu.gold import load_gold_dir
+
+    names = json.loads((Path(__file__).resolve().parent / "gold_splits.json").read_text(encoding="utf-8"))
+    if part not in names:
+        raise ValueError(f"simsamu part must be one of {sorted(names)}, got {part!r}")
+    if simsamu_dir is None:
+        simsamu_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "simsamu"
+    d = Path(simsamu_dir)
+    if not d.is_dir():
+        raise FileNotFoundError(f"simsamu data not found: {d} (../shared/data/simsamu)")
+    gold = load_gold_dir()
+    out = {}
+    for n in sorted(names[part]):
+        t = read_transcript(d / n / f"{n}.json")
+        out[n] = Call(n, f"simsamu-{part}", None, "simsamu", t, gold[n], {})
     return out
 
 

@@ -55,6 +55,8 @@ class TrainSamuConfig(ExampleTrainingConfig):
             prompt and candidate texts) or ``calls`` (the calls and texts only).
         calls_dir: the call corpus (empty: ``samu/calls``).
         split: the split trained on (``train``; never ``dev`` or ``blind``).
+        simsamu: simsamu parts (``samu/gold_splits.json``) trained on as well, with the
+            project's gold forms: ``dev`` and/or ``test`` (never ``test2``, which measures).
         max_prompt_tokens: prompt length cap (beginning and end of a long call kept).
         lora_layers: adapt only the top N decoder layers (0: all); the frozen bottom layers'
             output on each call is then computed once and reused every epoch (one forward of
@@ -73,6 +75,7 @@ class TrainSamuConfig(ExampleTrainingConfig):
     trim_corpus: str = "fredsum+calls"
     calls_dir: str = ""
     split: str = "train"
+    simsamu: tuple[str, ...] = ()
     max_prompt_tokens: int = 512
     lora_layers: int = 6
     loss: str = "lm"
@@ -96,6 +99,15 @@ class TrainSamuConfig(ExampleTrainingConfig):
             raise field_error(
                 "split",
                 f"on n'entraîne que sur « train » (dev et blind servent à mesurer), reçu {self.split!r}",
+            )
+        from samu.corpus import SIMSAMU_TRAINABLE
+
+        bad = [p for p in self.simsamu if p not in SIMSAMU_TRAINABLE]
+        if bad or len(set(self.simsamu)) != len(self.simsamu):
+            raise field_error(
+                "simsamu",
+                f"parties simsamu entraînables : {', '.join(SIMSAMU_TRAINABLE)} (test2 sert à mesurer), "
+                f"sans doublon ; reçu {list(self.simsamu)}",
             )
         if self.max_prompt_tokens < 32:
             raise field_error("max_prompt_tokens", f"doit être >= 32, reçu {self.max_prompt_tokens}")
@@ -168,7 +180,7 @@ def main(cfg: TrainSamuConfig, hook: Hook | None = None) -> dict:
     from core_training.models import load_causal_lm
     from core_training.train import train_loop
     from samu import model as sm_mod
-    from samu.corpus import CALLS_DIR, load_split
+    from samu.corpus import CALLS_DIR, load_simsamu, load_split
 
     run = Run(cfg, RECIPE)
     if run.summary is not None:
@@ -177,6 +189,13 @@ def main(cfg: TrainSamuConfig, hook: Hook | None = None) -> dict:
     calls = list(load_split(cfg.split, cfg.calls_dir or CALLS_DIR).values())
     if not calls:
         raise field_error("calls_dir", f"aucun appel dans le split {cfg.split!r}")
+    for part in cfg.simsamu:
+        from core_training.data import default_shared_dir
+
+        try:
+            calls += list(load_simsamu(part, default_shared_dir() / "simsamu").values())
+        except FileNotFoundError as e:
+            raise field_error("simsamu", str(e)) from None
     spec = sm_mod.default_spec(cfg.max_prompt_tokens)
 
     kept, base_sha = None, None
@@ -236,6 +255,7 @@ def main(cfg: TrainSamuConfig, hook: Hook | None = None) -> dict:
     train_info = {
         "recipe": "llm4all train-samu",
         "split": cfg.split,
+        **({"simsamu": list(cfg.simsamu)} if cfg.simsamu else {}),
         "calls": n,
         "epochs": cfg.epochs,
         "steps": steps,

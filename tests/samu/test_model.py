@@ -276,6 +276,28 @@ def test_train_samu_config_errors_name_the_field():
         TrainSamuConfig(out="x", trim_corpus="wiki")
     with pytest.raises(ValueError, match="epochs"):
         TrainSamuConfig(out="x", epochs=0)
+    with pytest.raises(ValueError, match="simsamu.*test2 sert à mesurer"):
+        TrainSamuConfig(out="x", simsamu=("dev", "test2"))
+    with pytest.raises(ValueError, match="simsamu.*sans doublon"):
+        TrainSamuConfig(out="x", simsamu=("dev", "dev"))
+
+
+def test_simsamu_calls_train_with_their_gold_forms(trained, tmp_path):
+    """``simsamu: [test]`` adds the simsamu test calls (reference transcripts, the project's gold
+    forms) to the training calls; the adapter records it."""
+    import dataclasses
+
+    from samu.corpus import load_simsamu
+    from samu.model import read_adapter_metadata
+
+    sim = load_simsamu("test", shared("simsamu"))
+    assert len(sim) >= 10 and all(c.transcript.segments and c.gold["fields"] for c in sim.values())
+    cfg = dataclasses.replace(
+        trained["cfg"], out=str(tmp_path / "run"), simsamu=("test",), epochs=1, grad_accum=8
+    )
+    s = trained["main"](cfg)
+    assert s["calls"] == len(trained["calls"]) + len(sim)
+    assert read_adapter_metadata(s["adapter_dir"])["info"]["simsamu"] == ["test"]
 
 
 # --------------------------------------------------------------------------- hybrid evidence check
