@@ -31,8 +31,8 @@ from asr.transcript import Segment, Transcript, Word
 from samu.gold import GOLD_FIELDS, _codes_by_field, check_fields
 
 CALLS_DIR = Path(__file__).resolve().parent / "calls"
-SPLITS = ("train", "dev", "blind5")
-# blind5: written after the fifth freeze. The four earlier blind sets (nce/ncf, nck/ncl, ncq/ncr,
+SPLITS = ("train", "dev", "blind5", "blind6")
+# blind5, blind6: written after the fifth and sixth freezes. The four earlier blind sets (nce/ncf, nck/ncl, ncq/ncr,
 # ncs/nct), each measured once after its freeze, became training calls on 2026-11-30.
 SPEAKERS = ("regulateur", "appelant", "tiers")
 TOP_KEYS = ("call", "call_date", "style", "turns", "fields", "evidence", "notes")
