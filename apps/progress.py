@@ -14,6 +14,7 @@ import time
 
 LABELS = {
     "train": "entraînement",
+    "load": "chargement",
     "bottom": "couches gelées (une fois par appel)",
     "perplexity": "perplexité",
     "calibration": "calibration",
