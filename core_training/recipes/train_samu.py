@@ -80,7 +80,7 @@ class TrainSamuConfig(ExampleTrainingConfig):
     lora_layers: int = 6
     loss: str = "lm"
     rank_weight: float = 1.0
-    epochs: float = 3.0
+    epochs: float = 2.0
     lr: float = 4e-4
     warmup_steps: int = 5
     checkpoint_every: int = 10
