@@ -174,7 +174,7 @@ def main(argv=None) -> int:
         "--splits",
         nargs="+",
         default=["dev"],
-        choices=["train", "dev", "blind5", "blind6", "simsamu-test2"],  # blind..blind4: now train
+        choices=["train", "dev", "blind7", "simsamu-test2"],  # blind..blind6: now train
     )
     p.add_argument("--extractors", nargs="+", default=list(EXTRACTORS), choices=EXTRACTORS)
     p.add_argument("--adapter", default=None, help="adapter directory (default: the shipped one)")

@@ -31,9 +31,9 @@ from asr.transcript import Segment, Transcript, Word
 from samu.gold import GOLD_FIELDS, _codes_by_field, check_fields
 
 CALLS_DIR = Path(__file__).resolve().parent / "calls"
-SPLITS = ("train", "dev", "blind5", "blind6")
-# blind5, blind6: written after the fifth and sixth freezes. The four earlier blind sets (nce/ncf, nck/ncl, ncq/ncr,
-# ncs/nct), each measured once after its freeze, became training calls on 2026-11-30.
+SPLITS = ("train", "dev", "blind7")
+# blind7: written after the seventh freeze. The six earlier blind sets (nce/ncf, nck/ncl, ncq/ncr,
+# ncs/nct, ncu/ncv/ncw, ncx/ncy/ncz), each measured once after its freeze, became training calls.
 SPEAKERS = ("regulateur", "appelant", "tiers")
 TOP_KEYS = ("call", "call_date", "style", "turns", "fields", "evidence", "notes")
 WORD_SECONDS = 0.32  # synthetic time per word (spoken French, ~190 words/min)

@@ -73,7 +73,7 @@ def test_samu_calls_dataset_carries_the_gold_forms():
     from samu.corpus import load_split
 
     dd = cds.load_corpus("samu_calls")
-    assert {k: len(v) for k, v in dd.items()} == {"train": 552, "dev": 40}  # data_cards/samu_calls.md
+    assert {k: len(v) for k, v in dd.items()} == {"train": 696, "dev": 40}  # data_cards/samu_calls.md
     for split in ("train", "dev"):
         calls = load_split(split)
         rows = _rows(dd[split])
