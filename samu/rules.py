@@ -119,8 +119,8 @@ FINDINGS: list[tuple[str, str, str, float, bool]] = [
     ("intoxication accidentelle", r"(?:avale|bu|mange|mis dans la bouche)\b.{0,30}(?:produit|javel|detergent|champignon|pile|white spirit|lessive|deboucheur|desherbant|pesticide|insecticide|raticide|mort aux rats|antigel)|pile bouton|monoxyde|fuite de gaz|(?:chauffe eau|chaudiere|poele|brasero|groupe electrogene|barbecue)\b.{0,15}(?:au gaz|a gaz|au charbon|au fioul|refoul)|(?:respire|inhale|vapeurs?|emanations?|fumees?|melange)\w*\b.{0,30}\b(?:javel|acide|detartrant|chlore|ammoniaque|produits? (?:menager|chimique|d entretien)s?)|(?:javel|chlore|ammoniaque|acide)\b.{0,30}\b(?:vapeurs?|emanations?|fumees?|inhal|melange)|poele (?:qui )?refoul|par erreur|(?:oublie|oubliee?) (?:que|qu) (?:je|il|elle) (?:les|l) avai|(?:les|l) ai repris|double dose|deux fois (?:mes|ses|son|sa|leur) (?:traitement|medicaments|cachets|dose)", "M04.02", 5, False),
     ("ivresse", r"\bivre|bourre|alcool|trop bu|a bu\b|ont bu|saoul|alcoolis|\bvodka|whisky|\bbieres?\b|shooters?|\brhum\b|pastis|\bvin\b", "M04.03", 3, False),
     # M05 social
-    ("problème social", r"\bsdf\b|sans abri|a la rue\b|sans domicile|mis dehors|mise dehors|mis a la porte|expuls|nulle part ou dormir|(?:pas|plus) de logement|ou dormir|hebergement d urgence|samu social", "M05.01", 4, False),
-    ("incurie", r"incurie|(?:mange|boit|se lave) plus (?:rien)?|porcherie|crasse|tout sale|maigre comme|frigo (?:est )?vide|s occupe plus de (?:lui|elle)|se laisse aller|laisse aller|dans ses excrements|urine partout|fait sous (?:lui|elle)", "M05.02", 3, False),
+    ("problème social", r"\bsdf\b|sans abri|a la rue\b|sans domicile|mis dehors|mise dehors|mis a la porte|expuls|nulle part ou dormir|(?:pas|plus) de logement|ou dormir|hebergement d urgence|samu social|dort dehors|dormir dehors|pas d endroit (?:pour|ou) dormir|viree? de son (?:foyer|logement|appartement)", "M05.01", 4, False),
+    ("incurie", r"incurie|(?:mange|boit|se lave) plus (?:rien)?|porcherie|crasse|tout sale|maigre comme|frigo (?:est )?vide|s occupe plus de (?:lui|elle)|se laisse aller|laisse aller|dans ses excrements|urine partout|sale partout|nourriture pourrie|(?:tout|toute|tres|si) maigre|sent l urine|flotte dans (?:ses|son|sa) \w+|frigo (?:il |elle )?(?:est )?vide|se lave plus|(?:a|avait) pas mange depuis (?:des|plusieurs) jours|fait sous (?:lui|elle)", "M05.02", 3, False),
     # M06 other requests
     ("décès", r"(?:est |etait )?decedee? (?:cette nuit|ce matin|ce soir|tout a l heure|dans (?:son|sa) (?:lit|fauteuil))|certificat de deces|constater le deces|pompes funebres|\b(?:est|etait) (?:mort|morte|decede|decedee)\b(?! il y a| depuis| en \d| de peur)|rigide|raide et froid", "M06.01", 5, False),
     ("demande de conseil", r"(?:voulais|voudrais|veux) (?:un |des |juste un )?(?:conseil|savoir)|je voulais savoir|une question", "M06.02", 2, False),
@@ -138,7 +138,7 @@ FAMILY = (
     r"fille|fils|femme|mari|mere|maman|pere|papa|grand mere|grand pere|mamie|papy|papi|s(?:oe|œ)ur|frere|belle mere|"
     r"beau pere|tante|oncle|cousin|cousine|niece|neveu|petite fille|petit fils|compagne|compagnon|copine|copain|epouse|"
     r"epoux|bebe|enfant|gamin|gamine|petit|petite|conjoint|conjointe|beau fils|belle fille|belle s(?:oe|œ)ur|"
-    r"beau frere|coloc|colocataire|meilleure amie|meilleur ami|amie|ami|fiance|fiancee|concubin|concubine|"
+    r"beau frere|coloc|colocataire|meilleure amie|meilleur ami|amie|ami|fiance|fiancee|concubin|concubine|pote|"
     r"arriere grand mere|arriere grand pere|parrain|marraine|filleul|filleule|petit ami|petite amie"
 )
 # people who are not family: neighbours, colleagues, passers-by, people in the caller's charge at work
@@ -201,14 +201,21 @@ PROFESSION = [
         "FDO-MILI",
     ),
     (
-        r"je suis (?:l |un |une )?ambulanci|ambulances? \w+ (?:on|je)\b|societe d ambulance",
+        r"je suis (?:l |un |une )?ambulanci|ambulances? \w+ (?:on|je)\b|societe d ambulance|"
+        r"(?:bonjour|bonsoir|c est|ici) (?:les )?ambulances (?:du|de la|de l|des|de|d) (?:\w+ ){1,2}(?:on|je|nous)\b",
         "AMBULANC",
     ),
     (
-        r"je suis (?:l |le |la |un |une )?(?:secouriste|sauveteur|maitre nageur|\bsst\b)|"
+        r"je suis (?:l |le |la |un |une )?(?:secouriste|sauveteur|maitre nageur|surveillante? de baignade|\bsst\b)|"
         r"(?:ici|c est|on est) (?:la |le |l )?(?:protection civile|croix rouge|poste de secours|ordre de malte)|"
         r"poste de secours|dispositif (?:de secours|previsionnel)",
         "SECOUR",
+    ),
+    (
+        # a telecare (alarm pendant) operator calling for a subscriber: a function with no code of its own
+        r"\b(?:centrale|plateforme|service|societe|centre) (?:de |d )?tele ?(?:assistance|alarme|surveillance)\b|"
+        r"\bje suis (?:l |un |une )?operat(?:eur|rice)\b",
+        "AUTRE",
     ),
 ]
 
@@ -314,6 +321,21 @@ ANAPHORIC_SEND = (
     r"\b(?:ils|elles) (?:sont partis|sont en route|arrivent|partent|vont arriver)\b"
 )
 # the ambulance's stated delay of an hour or more makes the dispatch a same-day one (P2)
+# the regulator engages nothing because a crew is already there (PASPLUS): "je n'envoie personne
+# d'autre", "les pompiers sont déjà sur place" (not "déjà en route": a dispatch under way)
+NOTHING_MORE = (
+    r"\b(?:n|ne) (?:envoie|engage|envoyons|engageons|declenche|fais partir) (?:personne|rien) (?:d autre|de plus)\b|"
+    r"\b(?:pompiers|secours|ambulanciers) sont deja (?:la|sur place|engages|arrives)\b"
+)
+# firefighters reaching the patient during the call (a PASPLUS on a fire crew: an immediate dispatch)
+CREW_ARRIVING = r"\b(?:pompiers|secours) (?:qui )?(?:arrivent|sont (?:la|deja|arrives))\b"
+# a drug prescribed by phone (PMT): an ordonnance, "je vous le prescris", a dose by weight or a
+# dosing interval, a tablet to take now
+PRESCRIBE = (
+    r"\bje vous (?:le |la |les )?prescri|\bje vous fais une ordonnance\b|\bdose (?:poids|de \w+ kilos|pour \w+ kilos)\b|"
+    r"\bdose de la pipette\b|\bpipette (?:graduee )?(?:pour|de|a) \w+ kilos\b|"
+    r"\b(?:un|deux) comprimes? d \w+ (?:\w+ )?(?:maintenant|ce soir|tout de suite)\b"
+)
 LATE_ARRIVAL = (
     r"(?:dans|d ici|sous|environ|a peu pres|compter|comptez|attendre|faudra)\s+(?:environ\s+|a peu pres\s+|plus d\s+)?"
     r"(?:une heure|1 heure|1h|une heure et demie|une heure et quart|une heure trente|deux heures|2 heures|trois heures|"
@@ -704,6 +726,17 @@ INJURY_MECHANISM = (
     r"couteau|trancheuse|guidon|projetee?"
 )
 FACE_NECK = r"\b(?:visage|figure|face|cou|joue|front|menton|nez|levres?|oreilles?)\b"
+
+
+def _face_or_neck(text: str) -> bool:
+    """The face or neck said as burnt, not denied ("pas le visage", "le visage rien")."""
+    return any(
+        not re.search(r"\b(?:pas|non|ni|sauf)\b(?: \w+){0,2}\s*$", text[max(0, m.start() - 16) : m.start()])
+        and not re.match(r"\s*(?:\w+ )?(?:rien|epargnee?s?|intacte?s?)\b", text[m.end() : m.end() + 20])
+        for m in re.finditer(FACE_NECK, text)
+    )
+
+
 BLISTERS = r"cloques?|bulles?|deuxieme degre|second degre|2e degre|peau (?:qui )?(?:part|s en va|pele)"
 
 
@@ -915,7 +948,7 @@ def _refine_motif(
     if best == "M02.05" and (
         re.search(rf"brul[^?]{{0,60}}(?:{SEVERE_BURN})|(?:{SEVERE_BURN})[^?]{{0,40}}brul", text)
         or re.search(SEVERE_BURN_ANY, text)
-        or re.search(FACE_NECK, text)
+        or _face_or_neck(text)
         and re.search(BLISTERS, text)
     ):
         best = "M02.04"  # third degree, or the face or neck above first degree
@@ -1407,7 +1440,7 @@ def _caller_type(segs: list[_Seg]) -> FieldValue | None:
         r"directeur|directrice|patron|patronne|employeur|chauffeur|conducteur|serveur|serveuse|barman)\b|"
         r"\b(?:c est|ici) (?:la|le) (?:boulangerie|boucherie|restaurant|magasin|garage|hotel|camping|mairie|ecole|"
         r"college|lycee|creche)\b|\bc est le petit de\b|\bc est (?:un|une) invitee?\b|\bdu club\b|"
-        r"\b(?:il y a|y a) quelqu un (?:qui|allonge|par terre|au sol|d inconscient)"
+        r"\b(?:il y a|y a) quelqu un (?:qui|allonge|par terre|au sol|d inconscient)|\b(?:il y a|y a) (?:eu )?un accident\b"
     )
     selfp = re.compile(rf"\b(?:{SELF})\b")
     self_reg = re.compile(SELF_REG)
@@ -1568,6 +1601,11 @@ def decision_cues(segs: list[_Seg]) -> list[tuple[str, str | None, str | None, f
                     continue
                 if dec != "CONSEIL" and s.asks_at(m.start(), m.end()):
                     continue  # "vous avez appelé les pompiers ?" is not a decision
+                if dec == "INTER" and re.match(
+                    r"\s*(?:sont|est|etaient|etait) (?:deja )?(?:passes?|venus?|repartis?)\b",
+                    s.folded[m.end() :],
+                ):
+                    continue  # "les pompiers sont venus": a crew that came earlier, not one sent now
                 if orient == "CABINET" and re.match(
                     r".{0,30}(?:a domicile|chez vous|(?:qui )?(?:va|vient|viendra|passera|peut) (?:venir|passer|se deplacer|l examiner|vous voir))",
                     s.folded[m.end() : m.end() + 60],
@@ -1610,6 +1648,11 @@ def _decision(
             if s.is_regulator is not False:
                 for m in re.finditer(transport, s.folded):
                     found.append(("INTER", "SIS", None, 4, s.ev(m.start(), m.end()), s.index))
+    if not any(f[1] == "SMUR" for f in found):
+        for s in segs:
+            m = re.search(NOTHING_MORE, s.folded) if s.is_regulator is not False else None
+            if m:
+                return FieldValue("PASPLUS", (s.ev(m.start(), m.end()),), 0.7), None, None
     if not found:
         return None, None, None
     order = {"INTER": 3, "ORIENT": 2, "PMT": 1, "CONSEIL": 0}
@@ -1623,6 +1666,27 @@ def _decision(
         n_orient = sum(1 for f in found if f[0] == "ORIENT")
         if last["ORIENT"] > last["INTER"] and n_orient >= 2:
             dec = "ORIENT"
+    rx = next(
+        (
+            (s, m)
+            for s in segs
+            if s.is_regulator is not False
+            for m in re.finditer(PRESCRIBE, s.folded)
+            if not s.asks_at(m.start(), m.end()) and not _conditional(s.folded, m.start())
+        ),
+        None,
+    )
+    if rx is not None and (
+        dec == "CONSEIL"
+        or dec == "ORIENT"
+        and all(f[2] == "CABINET" for f in found if f[0] == "ORIENT")
+        or dec == "INTER"
+        and all(f[1] == "LIBERAL" and f[5] < rx[0].index for f in found if f[0] == "INTER")
+    ):
+        # a prescription by phone with advice, a deferred GP visit or an earlier talk of the
+        # on-call doctor: the drug is the decision (PMT)
+        s, m = rx
+        return FieldValue("PMT", (s.ev(m.start(), m.end()),), 0.7), None, None
     ev = tuple(f[4] for f in found if f[0] == dec)[:3]
     decision = FieldValue(dec, ev, min(1.0, 0.5 + by_dec[dec] / 10))
     resource = None
@@ -1696,6 +1760,12 @@ def priority_field(
         orient.value if orient else None,
     )
     evs = tuple(src.evidence[:2])
+    if dec and dec.value == "PASPLUS":
+        # a crew already there: firefighters on site act as an immediate dispatch (P1), else same day
+        crew = next((s for s in segs if re.search(CREW_ARRIVING, s.folded)), None)
+        if crew is not None:
+            m = re.search(CREW_ARRIVING, crew.folded)
+            return FieldValue("P1", evs + (crew.ev(m.start(), m.end()),), 0.6)
     reg = [s for s in segs if s.is_regulator is not False]
     cpr = _cpr(segs)
     if prio != "P0" and cpr is not None:
