@@ -75,7 +75,7 @@ class TrainSamuConfig(ExampleTrainingConfig):
     trim_corpus: str = "fredsum+calls"
     calls_dir: str = ""
     split: str = "train"
-    simsamu: tuple[str, ...] = ()
+    simsamu: tuple[str, ...] = ("dev", "test")
     max_prompt_tokens: int = 512
     lora_layers: int = 6
     loss: str = "lm"
