@@ -11,9 +11,9 @@ model forms are built from that one scoring, and each one's time is the scoring 
 own assembly.
 
 Splits: ``train`` (what the model was trained on: not a measure of generalisation) and ``dev``
-(never trained on; only aggregate scores are printed); ``blind5`` (written after the fifth freeze,
-measured once) and ``simsamu-test2`` (once per final version). The four earlier blind sets were
-each measured once (results kept in ``samu_model.json``) and then became training calls.
+(never trained on; only aggregate scores are printed); ``blind7`` (written after the seventh
+freeze, measured once) and ``simsamu-test2`` (once per final version). The six earlier blind sets
+were each measured once (results kept in ``samu_model.json``) and then became training calls.
 
     .venv/bin/python benchmarks/bench_samu_model.py --splits dev
     .venv/bin/python benchmarks/bench_samu_model.py --adapter /work/samu_runs/a/adapter --label a --splits dev

@@ -191,7 +191,8 @@ SIMSAMU_TRAINABLE = ("dev", "test")  # simsamu test2 is measured once per versio
 def load_simsamu(part: str, simsamu_dir: str | Path | None = None) -> dict[str, Call]:
     """The simsamu calls of one part of ``samu/gold_splits.json`` (``dev``, ``test``, ``test2``)
     as :class:`Call` objects: the reference transcript from the shared data, the project's gold
-    form (``samu/gold``), no call date. Keyed by call name (sorted).
+    form (``samu/gold``), no call date. Keyed by call name (sorted). ``simsamu_dir``: default
+    ``simsamu`` under :func:`core_training.data.default_shared_dir`.
 
     Raises:
         ValueError: unknown part; FileNotFoundError: the shared simsamu data is absent.
@@ -203,7 +204,9 @@ def load_simsamu(part: str, simsamu_dir: str | Path | None = None) -> dict[str, 
     if part not in names:
         raise ValueError(f"simsamu part must be one of {sorted(names)}, got {part!r}")
     if simsamu_dir is None:
-        simsamu_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "simsamu"
+        from core_training.data import default_shared_dir
+
+        simsamu_dir = default_shared_dir() / "simsamu"
     d = Path(simsamu_dir)
     if not d.is_dir():
         raise FileNotFoundError(f"simsamu data not found: {d} (../shared/data/simsamu)")

@@ -906,10 +906,10 @@ def extract_hybrid_motif(
 # --------------------------------------------------------------------------- model card
 
 
-def _data_line(info: dict, training: dict) -> str:
-    """The model card's data paragraph: the written calls, and the simsamu parts when trained on."""
+def _data_line(info: dict, n) -> str:
+    """The model card's data paragraph (``n`` training calls): the written calls, and the simsamu
+    parts when trained on."""
     sim = list(info.get("simsamu") or [])
-    n = training.get("calls", info.get("calls", "?"))
     text = (
         f"{n} training calls: the project's own written French calls (`samu/calls/train`, written for"
         " llm4all with gold forms; no real patient data)"
@@ -934,6 +934,8 @@ def model_card(meta: dict, training: dict | None = None, metrics_md: str = "") -
     training = training or {}
     vocab = meta.get("vocab") or {}
     spec = meta.get("spec", {})
+    info = meta.get("info") or {}
+    n_calls = training.get("calls", info.get("calls", "?"))
     lines = [
         f"# {meta.get('name', 'samu-model')}",
         "",
@@ -962,7 +964,7 @@ def model_card(meta: dict, training: dict | None = None, metrics_md: str = "") -
         "",
         "## Data",
         "",
-        _data_line(meta.get("info") or {}, training),
+        _data_line(info, n_calls),
         "",
         "## Recipe",
         "",
@@ -1011,7 +1013,7 @@ def model_card(meta: dict, training: dict | None = None, metrics_md: str = "") -
         "- Assists a SAMU regulator by pre-filling a form that the regulator checks; it **decides"
         " nothing**: every value must be confirmed by a human, and the hybrid extractor keeps a model"
         " value only when the transcript has a cue for it.",
-        f"- Trained on {training.get('calls', (meta.get('info') or {}).get('calls', '?'))} calls: motifs rare"
+        f"- Trained on {n_calls} calls: motifs rare"
         " in them are rarely predicted; spoken transcripts from ASR (errors, no punctuation) differ"
         " from the written calls.",
         "- French only; long calls lose their middle part; not a medical device.",

@@ -1762,10 +1762,10 @@ def priority_field(
     evs = tuple(src.evidence[:2])
     if dec and dec.value == "PASPLUS":
         # a crew already there: firefighters on site act as an immediate dispatch (P1), else same day
-        crew = next((s for s in segs if re.search(CREW_ARRIVING, s.folded)), None)
+        crew = next(((s, m) for s in segs if (m := re.search(CREW_ARRIVING, s.folded))), None)
         if crew is not None:
-            m = re.search(CREW_ARRIVING, crew.folded)
-            return FieldValue("P1", evs + (crew.ev(m.start(), m.end()),), 0.6)
+            s, m = crew
+            return FieldValue("P1", evs + (s.ev(m.start(), m.end()),), 0.6)
     reg = [s for s in segs if s.is_regulator is not False]
     cpr = _cpr(segs)
     if prio != "P0" and cpr is not None:

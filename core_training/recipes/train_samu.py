@@ -190,10 +190,8 @@ def main(cfg: TrainSamuConfig, hook: Hook | None = None) -> dict:
     if not calls:
         raise field_error("calls_dir", f"aucun appel dans le split {cfg.split!r}")
     for part in cfg.simsamu:
-        from core_training.data import default_shared_dir
-
         try:
-            calls += list(load_simsamu(part, default_shared_dir() / "simsamu").values())
+            calls += list(load_simsamu(part).values())
         except FileNotFoundError as e:
             raise field_error("simsamu", str(e)) from None
     spec = sm_mod.default_spec(cfg.max_prompt_tokens)
