@@ -19,7 +19,14 @@ def _setup_logging(level: str) -> None:
     )
     # third-party chatter that says nothing to a user
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated")  # peft on transformers 5
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _quiet_third_parties() -> None:
+    """``-q``: no progress bars from Hugging Face libraries either (transformers' "Loading
+    weights", hub downloads); read when they are imported, so set before any of them is."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 
 
 # (subcommand, module whose main(argv) runs it, help). Recipe modules get the recipe name first.
@@ -112,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "passthrough", None):
         import importlib
 
-        mod = importlib.import_module(args.passthrough)
         i = argv.index(args.command)
         rest = argv[i + 1 :]
         if (
@@ -122,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             and "--quiet" not in rest
         ):
             rest = [*rest, "-q"]  # `llm4all -q <command>` means the same as `llm4all <command> -q`
+        if "-q" in rest or "--quiet" in rest:
+            _quiet_third_parties()
+        mod = importlib.import_module(args.passthrough)
         if args.passthrough == RECIPE_MODULE:
             rest = [args.command, *rest]
         return int(mod.main(rest) or 0)

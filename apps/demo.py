@@ -957,10 +957,13 @@ def summary_text(result) -> str:
     return "\n\n".join(parts)
 
 
-def demo_options(kind: str, extractor: str = "rules", llm: str | None = None) -> ProcessOptions:
+def demo_options(kind: str, extractor: str | None = None, llm: str | None = None) -> ProcessOptions:
     """The app's options for ``kind`` (``call``/``meeting``): the same presets as ``llm4all
-    process`` (so a call gives the same transcript and form in both), differing only in ``kind``."""
-    return ProcessOptions(kind=kind, extractor=extractor, llm_model=llm)
+    process`` (so a call gives the same transcript and form in both), differing only in ``kind``;
+    ``extractor`` None = the same default (:data:`samu.DEFAULT_EXTRACTOR`)."""
+    from samu import DEFAULT_EXTRACTOR
+
+    return ProcessOptions(kind=kind, extractor=extractor or DEFAULT_EXTRACTOR, llm_model=llm)
 
 
 def launch(
@@ -1000,7 +1003,7 @@ def launch(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from samu import EXTRACTORS
+    from samu import DEFAULT_EXTRACTOR, EXTRACTORS
 
     p = argparse.ArgumentParser(
         prog="llm4all demo",
@@ -1020,7 +1023,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=200,
         help="taille maximale d'un fichier envoyé, en Mo (défaut : 200)",
     )
-    p.add_argument("--extractor", choices=EXTRACTORS, default="rules", help="extracteur de la fiche SAMU")
+    p.add_argument(
+        "--extractor",
+        choices=EXTRACTORS,
+        default=DEFAULT_EXTRACTOR,
+        help=f"extracteur de la fiche SAMU (défaut : {DEFAULT_EXTRACTOR} ; rules : sans modèle)",
+    )
     p.add_argument(
         "--llm",
         default=None,

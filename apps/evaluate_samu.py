@@ -3,7 +3,9 @@ the gold forms, printed as a table and written as JSON.
 
 Either score forms already written by ``llm4all samu-form`` (``--pred DIR`` of ``<call>.form.json``)
 or let this command run an extractor on the simsamu transcripts of the gold calls
-(``--extractor rules|llm``), which also times it.
+(``--extractor``, default the entry points' :data:`samu.DEFAULT_EXTRACTOR`), which also times it.
+The SAMU model extractors warn when the scored calls include the simsamu calls the model was
+trained on (only ``--split test2`` is unseen by the shipped model).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from apps.runner import failure_reason, load_llm
 from asr.transcript import atomic_write_text, json_dumps_strict
-from samu import EXTRACTORS
+from samu import DEFAULT_EXTRACTOR, EXTRACTORS, MODEL_EXTRACTORS
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,13 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--extractor",
         choices=EXTRACTORS,
-        default="rules",
-        help="sans --pred : extracteur à lancer sur les transcriptions simsamu (défaut : rules)",
+        default=DEFAULT_EXTRACTOR,
+        help=f"sans --pred : extracteur à lancer sur les transcriptions simsamu (défaut : {DEFAULT_EXTRACTOR})",
     )
     p.add_argument(
         "--model",
         default=None,
-        help="modèle pour --extractor llm (nom fourni ou dossier ; défaut gemma3-270m)",
+        help="pour --extractor llm : modèle (nom fourni ou dossier ; défaut gemma3-270m) ; pour "
+        "--extractor model|hybrid|hybrid-motif : dossier écrit par llm4all train-samu (défaut : "
+        "l'adaptateur livré)",
     )
     p.add_argument("--simsamu", default=str(DEFAULT_SIMSAMU), help="dossier simsamu (transcriptions)")
     p.add_argument(
@@ -102,6 +106,26 @@ def main(argv: list[str] | None = None) -> int:
         if error:
             print(error, file=sys.stderr)
             return 2
+    elif not args.pred and args.extractor in MODEL_EXTRACTORS:
+        from samu.model import load_samu_model
+
+        try:
+            llm = load_samu_model(args.model)
+        except (ValueError, RuntimeError, OSError) as e:
+            print(f"erreur : impossible de charger le modèle SAMU : {failure_reason(e)}", file=sys.stderr)
+            return 2
+        seen = [s for s in llm.metadata.get("info", {}).get("simsamu", []) if args.split in ("all", s)]
+        if seen:
+            print(
+                f"attention : le modèle SAMU {llm.name} a été entraîné sur les appels simsamu "
+                f"{' et '.join(seen)} : seul --split test2 mesure des appels qu'il n'a pas vus",
+                file=sys.stderr,
+            )
+    elif args.model and not args.pred:
+        print(
+            "erreur : --model ne sert qu'avec --extractor llm, model, hybrid ou hybrid-motif", file=sys.stderr
+        )
+        return 2
     from apps.progress import file_bar
 
     if args.pred and not Path(args.pred).is_dir():
@@ -152,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
                 "split": args.split,
                 "calls_scored": calls,
                 "source": args.pred or f"extractor:{args.extractor}",
-                "model": args.model if args.extractor == "llm" and not args.pred else None,
+                "model": (
+                    getattr(llm, "name", args.model or "gemma3-270m")
+                    if args.extractor != "rules" and not args.pred
+                    else None
+                ),
                 "seconds_per_call_median": statistics.median(times) if times else None,
                 "seconds_per_call_max": max(times) if times else None,
                 "missing": missing,

@@ -41,6 +41,7 @@ from asr.transcript import (
     txt_text,
     vtt_text,
 )
+from samu import DEFAULT_EXTRACTOR
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,13 @@ class ProcessOptions:
         kind: ``call`` (roles, SAMU form, call summary) or ``meeting`` (``SPEAKER_nn``, summary).
         front_end: speech front-end options for audio inputs (default: from ``kind``).
         form: fill the SAMU form and its RS-EDA message (calls only).
-        extractor: SAMU extractor (:data:`samu.EXTRACTORS`).
+        extractor: SAMU extractor (:data:`samu.EXTRACTORS`; default :data:`samu.DEFAULT_EXTRACTOR`,
+            which loads the shipped SAMU model; ``"rules"`` needs no model).
         summary: summary options, or ``None`` for no summary.
         llm_model: the LLM for ``extractor="llm"`` or ``summary.method="llm"`` (bundled name,
             directory or hub id; ``None`` = the bundled default, and for summaries the shipped
             summary model, :func:`summarize.model.load_summary_model`).
-        samu_adapter: the SAMU model for ``extractor="model"|"hybrid"`` (a directory written by
+        samu_adapter: the SAMU model for ``extractor="model"|"hybrid"|"hybrid-motif"`` (a directory written by
             ``llm4all train-samu``; ``None`` = the adapter shipped in ``samu/adapters``).
         pseudonymize: pseudonymise the transcript (needs a key store) before the form and summary.
         org: the sending organisation id of the RS-EDA message.
@@ -103,7 +105,7 @@ class ProcessOptions:
     kind: str = "call"
     front_end: PipelineOptions | None = None
     form: bool = True
-    extractor: str = "rules"
+    extractor: str = DEFAULT_EXTRACTOR
     summary: Any = "default"  # SummaryOptions | None; "default" = SummaryOptions(kind=kind)
     llm_model: str | None = None
     samu_adapter: str | None = None
@@ -317,7 +319,7 @@ def process(
 
     Args:
         source: a file path (audio or transcript) or a :class:`Transcript`.
-        opts: what to make (default: a call, rules extractor, extractive summary).
+        opts: what to make (default: a call, the default extractor ``hybrid-motif``, extractive summary).
         models: loaded models (:func:`load_models`); ``None`` loads what is needed for this
             call only (slow in a loop).
         hook: ``hook(step, completed, total)``; steps ``asr/transcribe``, ``asr/diarize``,

@@ -88,7 +88,7 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from apps.transcribe import add_asr_arguments
-    from samu import EXTRACTORS
+    from samu import DEFAULT_EXTRACTOR, EXTRACTORS
     from summarize.core import METHODS
 
     p = argparse.ArgumentParser(
@@ -103,12 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-form", action="store_true", help="sans fiche SAMU")
     p.add_argument("--no-summary", action="store_true", help="sans résumé")
     p.add_argument("--no-report", action="store_true", help="sans rapport HTML")
-    p.add_argument("--extractor", choices=EXTRACTORS, default="rules", help="extracteur de la fiche SAMU")
+    p.add_argument(
+        "--extractor",
+        choices=EXTRACTORS,
+        default=DEFAULT_EXTRACTOR,
+        help=f"extracteur de la fiche SAMU (défaut : {DEFAULT_EXTRACTOR}, le modèle SAMU livré pour le motif "
+        "et les règles pour le reste ; rules : sans modèle, le plus rapide)",
+    )
     p.add_argument(
         "--samu-adapter",
         default=None,
         metavar="DOSSIER",
-        help="pour --extractor model|hybrid : un dossier écrit par llm4all train-samu "
+        help="pour --extractor model|hybrid|hybrid-motif : un dossier écrit par llm4all train-samu "
         "(défaut : l'adaptateur livré, samu/adapters/samu-gemma3-270m-lora)",
     )
     p.add_argument("--summary-method", choices=METHODS, default="extractive", help="méthode de résumé")
@@ -208,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.llm and not opts.needs_llm:
         return usage_error("--llm ne sert qu'avec --extractor llm ou --summary-method llm")
     if a.samu_adapter and not opts.needs_samu_model:
-        return usage_error("--samu-adapter ne sert qu'avec --extractor model ou hybrid")
+        return usage_error("--samu-adapter ne sert qu'avec --extractor model, hybrid ou hybrid-motif")
     return run_job(a, opts, "process", formats, report=not a.no_report)
 
 

@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from samu import EXTRACTORS, MODEL_EXTRACTORS
+from samu import DEFAULT_EXTRACTOR, EXTRACTORS, MODEL_EXTRACTORS
 
 log = logging.getLogger(__name__)
 OUTPUT_SUFFIXES = (".form.json", ".rs-eda.json")  # our form, the Hub Santé message
@@ -29,11 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--extractor",
         choices=EXTRACTORS,
-        default="rules",
-        help="rules (défaut, sans modèle), llm (modèle de langue, décodage contraint au schéma), "
-        "model (modèle SAMU entraîné : score des valeurs), hybrid (modèle SAMU pour les champs de "
-        "classement appuyés par la transcription, règles pour le reste) ou hybrid-motif (modèle SAMU "
-        "pour le seul motif, règles pour le reste : le meilleur mesuré sur des appels inédits)",
+        default=DEFAULT_EXTRACTOR,
+        help="hybrid-motif (défaut : le modèle SAMU livré pour le seul motif, appuyé par la transcription, "
+        "les règles pour le reste ; le meilleur mesuré sur des appels inédits, ~2 s par appel), rules "
+        "(sans modèle, le plus rapide), llm (modèle de langue, décodage contraint au schéma), model "
+        "(modèle SAMU entraîné : score des valeurs) ou hybrid (modèle SAMU pour les champs de classement "
+        "appuyés par la transcription, règles pour le reste)",
     )
     p.add_argument(
         "--model",

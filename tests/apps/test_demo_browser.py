@@ -183,7 +183,13 @@ def test_command_line():
 
     assert ("demo", "apps.demo") in [(n, m) for n, m, _ in PASSTHROUGH]
     a = demo.build_parser().parse_args([])
-    assert (a.host, a.port, a.auth, a.max_upload_mb, a.extractor) == ("127.0.0.1", 7860, None, 200, "rules")
+    assert (a.host, a.port, a.auth, a.max_upload_mb, a.extractor) == (
+        "127.0.0.1",
+        7860,
+        None,
+        200,
+        "hybrid-motif",
+    )
     assert demo.main(["--auth", "sans-deux-points"]) == 2
     assert demo.main(["--max-upload-mb", "0"]) == 2
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"

@@ -38,9 +38,23 @@ def test_ray_two_workers_match_the_local_engine(tmp_path, capsys, medkit_dir):
         shutil.copy(rec / f"{rec.name}.json", d / f"{rec.name}.json")
     (d / "cassé.json").write_text('{"segments": [{"start": "x"}]}')
     local, ray_out = tmp_path / "local", tmp_path / "ray"
-    assert cli(["-q", "process", str(d), "--out", str(local)]) == 1
+    assert cli(["-q", "process", str(d), "--out", str(local), "--extractor", "rules"]) == 1
     capsys.readouterr()
-    rc = cli(["-q", "process", str(d), "--out", str(ray_out), "--engine", "ray", "--workers", "2"])
+    rc = cli(
+        [
+            "-q",
+            "process",
+            str(d),
+            "--out",
+            str(ray_out),
+            "--engine",
+            "ray",
+            "--workers",
+            "2",
+            "--extractor",
+            "rules",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1, err
     assert "5 traité(s)" in err and "1 en échec" in err and "cassé.json" in err
@@ -61,6 +75,20 @@ def test_ray_two_workers_match_the_local_engine(tmp_path, capsys, medkit_dir):
     manifest = json.loads((ray_out / "manifest.json").read_text())["entries"]
     assert len(manifest) == 5
     # a rerun resumes: nothing left but the broken file
-    rc = cli(["-q", "process", str(d), "--out", str(ray_out), "--engine", "ray", "--workers", "2"])
+    rc = cli(
+        [
+            "-q",
+            "process",
+            str(d),
+            "--out",
+            str(ray_out),
+            "--engine",
+            "ray",
+            "--workers",
+            "2",
+            "--extractor",
+            "rules",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "0 traité(s), 5 ignoré(s)" in err

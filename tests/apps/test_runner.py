@@ -58,7 +58,7 @@ def test_same_name_in_two_folders_keeps_its_own_outputs(tmp_path, capsys):
     _write_call(tmp_path / "d1" / "call.json", "mon père")
     _write_call(tmp_path / "d2" / "call.json", "ma voisine")
     out = tmp_path / "out"
-    args = ["-q", "samu-form", "--out", str(out)]
+    args = ["-q", "samu-form", "--out", str(out), "--extractor", "rules"]
     assert (
         cli([*args[:2], str(tmp_path / "d1" / "call.json"), str(tmp_path / "d2" / "call.json"), *args[2:]])
         == 0
@@ -93,13 +93,17 @@ def test_full_disk_leaves_no_half_output_set(tmp_path, capsys, monkeypatch):
         return real(self, text, *a, **kw)
 
     monkeypatch.setattr(Path, "write_text", full_disk)
-    assert cli(["-q", "samu-form", str(tmp_path / "call.json"), "--out", str(out)]) == 1
+    assert (
+        cli(["-q", "samu-form", str(tmp_path / "call.json"), "--out", str(out), "--extractor", "rules"]) == 1
+    )
     err = capsys.readouterr().err
     assert "No space left" in err and err.count("ÉCHEC") == 1
     assert not list(out.glob("call.*")), "no form without its RS-EDA message"
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
     monkeypatch.setattr(Path, "write_text", real)
-    assert cli(["-q", "samu-form", str(tmp_path / "call.json"), "--out", str(out)]) == 0  # the rerun does it
+    assert (
+        cli(["-q", "samu-form", str(tmp_path / "call.json"), "--out", str(out), "--extractor", "rules"]) == 0
+    )  # the rerun does it
     assert (out / "call.form.json").exists() and (out / "call.rs-eda.json").exists()
 
 
@@ -153,11 +157,11 @@ def test_ctrl_c_is_one_line_and_exit_130_and_the_rerun_resumes(tmp_path, capsys,
         return real(*a, **kw)
 
     monkeypatch.setattr(apps.pipeline, "_process", interrupt_second)
-    assert cli(["-q", "samu-form", str(tmp_path), "--out", str(out)]) == 130
+    assert cli(["-q", "samu-form", str(tmp_path), "--out", str(out), "--extractor", "rules"]) == 130
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "interrompu" in err
     monkeypatch.setattr(apps.pipeline, "_process", real)
-    assert cli(["-q", "samu-form", str(tmp_path), "--out", str(out)]) == 0
+    assert cli(["-q", "samu-form", str(tmp_path), "--out", str(out), "--extractor", "rules"]) == 0
     assert "2 traité(s), 1 ignoré(s)" in capsys.readouterr().err
 
 
@@ -216,9 +220,9 @@ def test_process_writes_every_artifact_and_the_index(tmp_path, capsys):
 def test_an_output_folder_inside_the_input_folder_is_not_input(tmp_path, capsys):
     _write_call(tmp_path / "call.json", "mon père")
     out = tmp_path / "sorties"
-    assert cli(["-q", "process", str(tmp_path), "--out", str(out)]) == 0
+    assert cli(["-q", "process", str(tmp_path), "--out", str(out), "--extractor", "rules"]) == 0
     assert "1 traité(s)" in capsys.readouterr().err
-    assert cli(["-q", "process", str(tmp_path), "--out", str(out)]) == 0
+    assert cli(["-q", "process", str(tmp_path), "--out", str(out), "--extractor", "rules"]) == 0
     assert "0 traité(s), 1 ignoré(s)" in capsys.readouterr().err  # call.json of sorties/ is not a new call
 
 

@@ -39,6 +39,7 @@ def test_samu_form_batch(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "2 traité(s)" in err and "2 en échec" in err and "casse.json" in err and "absent.json" in err
     form = json.loads((out / "appel.form.json").read_text())
+    assert form["extractor"] == "hybrid-motif"  # the default: the shipped SAMU model for the motif
     assert form["fields"]["patient.age"]["value"] == "16 ans"
     assert form["fields"]["patient.age"]["evidence"][0]["quote"] == "seize ans"
     msg = json.loads((out / "appel.rs-eda.json").read_text())
@@ -52,20 +53,43 @@ def test_samu_form_batch(tmp_path, capsys):
 def test_samu_form_pseudonymized_export(tmp_path, capsys):
     sim = shared("simsamu", "dj_2022_avc_16_ans", "dj_2022_avc_16_ans.json")
     out, key = tmp_path / "out", tmp_path / "cle.json"
-    assert main(["samu-form", str(sim), "--out", str(out), "--pseudonymize-key", str(key), "-q"]) == 0
+    args = ["samu-form", str(sim), "--out", str(out), "--extractor", "rules"]
+    assert main([*args, "--pseudonymize-key", str(key), "-q"]) == 0
     text = (out / "dj_2022_avc_16_ans.form.json").read_text()
     assert "RICHARDO" not in text.upper() and key.exists()
-    assert main(["samu-form", str(sim), "--out", str(out), "--pseudonymize-key", str(out / "k.json")]) == 2
+    assert main([*args, "--pseudonymize-key", str(out / "k.json")]) == 2
 
 
 def test_samu_form_bad_arguments(tmp_path, capsys):
-    assert main(["samu-form", "x.json", "--out", str(tmp_path), "--model", "smollm2"]) == 2
+    assert (
+        main(["samu-form", "x.json", "--out", str(tmp_path), "--extractor", "rules", "--model", "smollm2"])
+        == 2
+    )
     assert "--model" in capsys.readouterr().err
+    # with the default extractor --model names a SAMU adapter folder: a missing one is one clear line
+    src = tmp_path / "appel.json"
+    write_transcript(AVC_CHILD, src)
+    assert main(["samu-form", str(src), "--out", str(tmp_path / "o"), "--model", str(tmp_path / "absent")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "absent" in err
 
 
 def test_evaluate_samu_rules(tmp_path, capsys):
     report = tmp_path / "r.json"
-    rc = main(["evaluate-samu", "--split", "test2", "--limit", "4", "-q", "--json", str(report)])
+    rc = main(
+        [
+            "evaluate-samu",
+            "--split",
+            "test2",
+            "--limit",
+            "4",
+            "--extractor",
+            "rules",
+            "-q",
+            "--json",
+            str(report),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "micro (champs cibles *)" in out and "patient.age" in out
@@ -78,7 +102,7 @@ def test_evaluate_samu_scores_written_forms(tmp_path, capsys):
     out = tmp_path / "forms"
     calls = ["dj_2022_avc_16_ans", "reu_covid"]
     srcs = [str(shared("simsamu", c, f"{c}.json")) for c in calls]
-    assert main(["samu-form", *srcs, "--out", str(out), "-q"]) == 0
+    assert main(["samu-form", *srcs, "--out", str(out), "--extractor", "rules", "-q"]) == 0
     gold = tmp_path / "gold"
     gold.mkdir()
     from samu.gold import GOLD_DIR
@@ -142,5 +166,5 @@ def test_samu_form_from_audio(tmp_path, example_call):
 def test_global_quiet_flag_reaches_the_subcommand(tmp_path, capsys):
     src = tmp_path / "appel.json"
     write_transcript(AVC_CHILD, src)
-    assert main(["-q", "samu-form", str(src), "--out", str(tmp_path / "o")]) == 0
+    assert main(["-q", "samu-form", str(src), "--out", str(tmp_path / "o"), "--extractor", "rules"]) == 0
     assert "appels:" not in capsys.readouterr().err  # no progress bar

@@ -83,7 +83,9 @@ def test_process_writes_the_note_and_the_report_shows_it(tmp_path, capsys):
     src.parent.mkdir()
     write_transcript(AVC_CHILD, src)
     out = tmp_path / "out"
-    assert main(["process", str(src.parent), "--out", str(out), "-q"]) == 0, capsys.readouterr().err
+    assert main(["process", str(src.parent), "--out", str(out), "--extractor", "rules", "-q"]) == 0, (
+        capsys.readouterr().err
+    )
     note = (out / "appel.note.txt").read_text().splitlines()
     form = CallForm.from_dict(json.loads((out / "appel.form.json").read_text()))
     assert note == list(call_note(form).lines) and note[0].startswith("Motif : ")
