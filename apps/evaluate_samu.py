@@ -20,11 +20,12 @@ from pathlib import Path
 
 from apps.runner import failure_reason, load_llm
 from asr.transcript import atomic_write_text, json_dumps_strict
+from core_training.data import default_shared_dir
 from samu import DEFAULT_EXTRACTOR, EXTRACTORS, MODEL_EXTRACTORS
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SIMSAMU = ROOT.parent / "shared" / "data" / "simsamu"
+DEFAULT_SIMSAMU = default_shared_dir() / "simsamu"  # $LLM4ALL_SHARED_DATA or ../shared/data
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from core_training.data import default_shared_dir
 from summarize.core import DEFAULT_BUDGET, SummaryOptions, summarize, with_full_names
 from summarize.evaluate import (
     FredsumItem,
@@ -38,7 +39,7 @@ from summarize.text import count_words
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "fredsum"
+DEFAULT_ROOT = default_shared_dir() / "fredsum"  # $LLM4ALL_SHARED_DATA or ../shared/data
 
 
 def peer_system(name: str) -> Callable[[FredsumItem], str | None]:

@@ -31,11 +31,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core_training.data import default_shared_dir
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = ROOT / "benchmarks" / "results"
-DEFAULT_SIMSAMU = ROOT.parent / "shared" / "data" / "simsamu"
+DEFAULT_SIMSAMU = default_shared_dir() / "simsamu"  # $LLM4ALL_SHARED_DATA or ../shared/data
 
 MISSING = "—"  # shown for a value the results do not have (None, NaN)
 _NNBSP = "\u202f"  # French thousands separator

@@ -37,8 +37,8 @@ def extract_form(
 ) -> CallForm:
     """Fill a SAMU call form from ``transcript`` with the chosen extractor.
 
-    ``call_date`` is the day of the call, used to turn a stated birth year into an age (the rule
-    extractor; today when None)."""
+    ``call_date`` is the day of the call, used to turn a stated birth year into an age (by the
+    rules, under every extractor; today when None)."""
     if extractor not in EXTRACTORS:
         raise ValueError(f"extractor must be one of {', '.join(EXTRACTORS)}, got {extractor!r}")
     if extractor == "rules":
@@ -62,4 +62,4 @@ def extract_form(
         raise ValueError("the llm extractor needs an llm (a callable or core_training.generate.LocalLLM)")
     from samu.llm import extract_llm
 
-    return extract_llm(transcript, llm, hook=hook)
+    return extract_llm(transcript, llm, hook=hook, call_date=call_date)

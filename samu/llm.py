@@ -257,14 +257,16 @@ def extract_llm(
     max_new_tokens: int = 120,
     hook: Callable[[str, int, int], None] | None = None,
     rule_fallback: bool = True,
+    call_date=None,
 ) -> CallForm:
     """Fill a call form with ``llm`` (see module doc), keeping only values the transcript supports.
 
     With ``rule_fallback`` the fields the LLM is not asked for (priority, address, findings...)
     come from the rule extractor, so the form stays complete; LLM values take precedence where
-    they are supported. Returns a form whose ``warnings`` say what was dropped and why.
+    they are supported. ``call_date`` is the rules' (a stated birth year becomes an age). Returns a
+    form whose ``warnings`` say what was dropped and why.
     """
-    rule_form = rules.extract_rules(transcript)
+    rule_form = rules.extract_rules(transcript, call_date=call_date)
     segs = rules._segments(transcript)
     warnings = list(rule_form.warnings)
     if not segs:

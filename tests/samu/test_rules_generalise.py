@@ -81,6 +81,9 @@ def test_birth_year_defaults_to_today():
 def test_extract_form_passes_the_call_date():
     t = call((R, "bonjour"), (A, "ma tante est née en quarante elle respire mal"))
     assert extract_form(t, "rules", call_date=datetime.date(2030, 1, 1)).values()["patient.age"] == "90 ans"
+    # the llm extractor's rule fallback gets it too (a model that says nothing: the rules' age)
+    form = extract_form(t, "llm", llm=lambda prompt, **kw: "{}", call_date=datetime.date(2030, 1, 1))
+    assert form.values()["patient.age"] == "90 ans"
 
 
 # approximate ages and ranges
