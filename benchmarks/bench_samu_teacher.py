@@ -255,7 +255,7 @@ def cmd_score(a) -> int:
             f"valeurs du professeur écartées : {dropped} ; sorties inutilisables : {invalid} ; règles sur les "
             f"mêmes appels : micro {rr['micro_issue']['f1']:.3f}, catégorie de motif {rr['motif_category']['f1']:.3f}"
         )
-    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"-> {RESULTS}")
     return 0
 

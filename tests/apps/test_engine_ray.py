@@ -39,22 +39,21 @@ def test_ray_two_workers_match_the_local_engine(tmp_path, capsys, medkit_dir):
     (d / "cassé.json").write_text('{"segments": [{"start": "x"}]}')
     local, ray_out = tmp_path / "local", tmp_path / "ray"
     assert cli(["-q", "process", str(d), "--out", str(local), "--extractor", "rules"]) == 1
+    on_ray = [
+        "-q",
+        "process",
+        str(d),
+        "--out",
+        str(ray_out),
+        "--engine",
+        "ray",
+        "--workers",
+        "2",
+        "--extractor",
+        "rules",
+    ]
     capsys.readouterr()
-    rc = cli(
-        [
-            "-q",
-            "process",
-            str(d),
-            "--out",
-            str(ray_out),
-            "--engine",
-            "ray",
-            "--workers",
-            "2",
-            "--extractor",
-            "rules",
-        ]
-    )
+    rc = cli(on_ray)
     err = capsys.readouterr().err
     assert rc == 1, err
     assert "5 traité(s)" in err and "1 en échec" in err and "cassé.json" in err
@@ -75,20 +74,6 @@ def test_ray_two_workers_match_the_local_engine(tmp_path, capsys, medkit_dir):
     manifest = json.loads((ray_out / "manifest.json").read_text())["entries"]
     assert len(manifest) == 5
     # a rerun resumes: nothing left but the broken file
-    rc = cli(
-        [
-            "-q",
-            "process",
-            str(d),
-            "--out",
-            str(ray_out),
-            "--engine",
-            "ray",
-            "--workers",
-            "2",
-            "--extractor",
-            "rules",
-        ]
-    )
+    rc = cli(on_ray)
     err = capsys.readouterr().err
     assert rc == 1 and "0 traité(s), 5 ignoré(s)" in err
