@@ -19,7 +19,8 @@ def _setup_logging(level: str) -> None:
     )
     # third-party chatter that says nothing to a user
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated")  # peft on transformers 5
+    # peft on transformers 5, at every adapter load
+    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -47,6 +47,7 @@ from apps.pipeline import (
 )
 from asr.audio import is_audio_path
 from asr.transcript import Transcript, atomic_write_text, fold_accents
+from samu import DEFAULT_EXTRACTOR
 from samu.note import MANUAL  # FieldValue.source of a value the user set
 from samu.schema import AGE_UNITS, FIELDS, CallForm, Evidence, FieldValue, code_labels, validate_value
 
@@ -957,13 +958,10 @@ def summary_text(result) -> str:
     return "\n\n".join(parts)
 
 
-def demo_options(kind: str, extractor: str | None = None, llm: str | None = None) -> ProcessOptions:
+def demo_options(kind: str, extractor: str = DEFAULT_EXTRACTOR, llm: str | None = None) -> ProcessOptions:
     """The app's options for ``kind`` (``call``/``meeting``): the same presets as ``llm4all
-    process`` (so a call gives the same transcript and form in both), differing only in ``kind``;
-    ``extractor`` None = the same default (:data:`samu.DEFAULT_EXTRACTOR`)."""
-    from samu import DEFAULT_EXTRACTOR
-
-    return ProcessOptions(kind=kind, extractor=extractor or DEFAULT_EXTRACTOR, llm_model=llm)
+    process`` (so a call gives the same transcript and form in both), differing only in ``kind``."""
+    return ProcessOptions(kind=kind, extractor=extractor, llm_model=llm)
 
 
 def launch(

@@ -50,7 +50,7 @@ def _calls(split: str):
     if split.startswith("simsamu-"):
         from samu.corpus import load_simsamu
 
-        calls = load_simsamu(split.split("-", 1)[1], ROOT.parent / "shared" / "data" / "simsamu")
+        calls = load_simsamu(split.split("-", 1)[1])
         return [(c.call, c.transcript, c.gold, None) for c in calls.values()]
     from samu.corpus import load_split
 

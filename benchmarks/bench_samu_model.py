@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_samu_calls import ISSUE_FIELDS, _calls  # noqa: E402
 
+from samu.corpus import SPLITS  # noqa: E402
+
 TABLE_FIELDS = ISSUE_FIELDS + ("caller.communication", "location.address_present", "location.city")
 EXTRACTORS = ("rules", "model", "hybrid", "hybrid-strict", "hybrid-motif")
 
@@ -174,7 +176,7 @@ def main(argv=None) -> int:
         "--splits",
         nargs="+",
         default=["dev"],
-        choices=["train", "dev", "blind7", "simsamu-test2"],  # blind..blind6: now train
+        choices=[*SPLITS, "simsamu-test2"],  # blind..blind6: now train
     )
     p.add_argument("--extractors", nargs="+", default=list(EXTRACTORS), choices=EXTRACTORS)
     p.add_argument("--adapter", default=None, help="adapter directory (default: the shipped one)")

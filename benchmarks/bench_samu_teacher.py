@@ -45,17 +45,12 @@ MAX_NEW_TOKENS = 120  # samu.llm.extract_llm's default
 N_CTX = 4096  # the prompt budget below is computed for this context, as extract_llm does
 
 
-def _max_chars() -> int:
-    # samu.llm.extract_llm: max(1000, min(6000, (ctx - max_new_tokens - 400) * 2.5))
-    return max(1000, min(6000, int((N_CTX - MAX_NEW_TOKENS - 400) * 2.5)))
-
-
 def cmd_prompts(a) -> int:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_samu_calls import _calls
 
-    from samu.llm import FEW_SHOT, build_prompt, llm_json_schema
+    from samu.llm import FEW_SHOT, build_prompt, llm_json_schema, prompt_chars
 
     out = {
         "schema": llm_json_schema(),
@@ -66,7 +61,7 @@ def cmd_prompts(a) -> int:
     }
     for split in a.splits.split(","):
         for name, t, _gold, _date in sorted(_calls(split), key=lambda c: c[0]):
-            prompt, cut = build_prompt(t, _max_chars())
+            prompt, cut = build_prompt(t, prompt_chars(N_CTX, MAX_NEW_TOKENS))  # as extract_llm does
             out["calls"].append({"split": split, "call": name, "prompt": prompt, "cut": cut})
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)

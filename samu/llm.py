@@ -138,6 +138,14 @@ def _dialogue(t: Transcript, max_chars: int) -> tuple[str, list[int], bool]:
     return out[:max_chars], idx, True
 
 
+def prompt_chars(context_length: int | None, max_new_tokens: int) -> int:
+    """How many characters of dialogue the prompt may hold: 6000, less for a model whose context
+    (in tokens, about 2.5 characters each) cannot take them with the example and the answer."""
+    if context_length is None:
+        return 6000
+    return max(1000, min(6000, int((context_length - max_new_tokens - 400) * 2.5)))
+
+
 def build_prompt(t: Transcript, max_chars: int = 6000) -> tuple[str, bool]:
     text, _idx, cut = _dialogue(t, max_chars)
     prompt = (
@@ -271,9 +279,7 @@ def extract_llm(
     warnings = list(rule_form.warnings)
     if not segs:
         return CallForm({}, (), transcript.source, "llm", tuple(warnings))
-    ctx = getattr(llm, "context_length", None)
-    max_chars = 6000 if ctx is None else max(1000, min(6000, int((ctx - max_new_tokens - 400) * 2.5)))
-    prompt, cut = build_prompt(transcript, max_chars)
+    prompt, cut = build_prompt(transcript, prompt_chars(getattr(llm, "context_length", None), max_new_tokens))
     if cut:
         warnings.append("transcription longue : le milieu de l'appel n'a pas été montré au modèle")
     kw: dict = {"max_new_tokens": max_new_tokens, "stop": ["}"]}

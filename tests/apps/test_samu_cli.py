@@ -69,7 +69,9 @@ def test_samu_form_bad_arguments(tmp_path, capsys):
     # with the default extractor --model names a SAMU adapter folder: a missing one is one clear line
     src = tmp_path / "appel.json"
     write_transcript(AVC_CHILD, src)
-    assert main(["samu-form", str(src), "--out", str(tmp_path / "o"), "--model", str(tmp_path / "absent")]) == 2
+    assert (
+        main(["samu-form", str(src), "--out", str(tmp_path / "o"), "--model", str(tmp_path / "absent")]) == 2
+    )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "absent" in err
 
